@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import os
@@ -40,8 +41,9 @@ def staging_folder(out: Path, name: str) -> Iterator[Path]:
 
 
 def save_torchscript(model: nn.Module, path: Path, probe: torch.Tensor) -> None:
-    """Script the eval-mode CPU model, save it, reload it and check it against eager."""
-    eager = model.cpu().eval()
+    """Script the eval-mode CPU model, save it, reload it and check it against eager.
+    Parameters are frozen in the file, so callers get plain tensors back, not autograd ones."""
+    eager = copy.deepcopy(model).cpu().eval().requires_grad_(False)
     torch.jit.script(eager).save(str(path))
     loaded = torch.jit.load(str(path), map_location="cpu")
     with torch.no_grad():
