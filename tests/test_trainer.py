@@ -37,7 +37,7 @@ def test_encode_decode_shapes(name: str) -> None:
     out = net.decode(z)
     assert z.shape == (5, dim)
     assert out.shape == (5, 1, 28, 28)
-    assert 0.0 <= float(out.min()) and float(out.max()) <= 1.0
+    assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
 
 
 @pytest.mark.parametrize("name", ZOO)

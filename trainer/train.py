@@ -114,6 +114,8 @@ def snapshot_epochs(epochs: int, most: int) -> set[int]:
     """Up to `most` epochs spread evenly, always including the first and the last."""
     if epochs <= most:
         return set(range(1, epochs + 1))
+    if most < 2:
+        return {epochs} if most == 1 else set()
     return {round(1 + i * (epochs - 1) / (most - 1)) for i in range(most)}
 
 

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# CI: check the Dockerfile and docker-compose.yml for real, on a machine that cannot pull
+# images: start a local Docker engine (../shared/tools/docker-local.sh), lint, build and
+# start the `api` service with `docker compose up --build --wait`, call /healthz, /decode
+# (expects a PNG) and /embeddings (expects JSON), then tear everything down, also on failure.
+#
+#   scripts/docker-check.sh          # from anywhere; works from the repository root
+#
+# Torch: the image installs torch from TORCH_INDEX_URL (Dockerfile default: PyTorch's CPU
+# index). When download.pytorch.org cannot be reached (as on the CI machines, which reach
+# PyPI only) and TORCH_INDEX_URL is not set, this uses https://pypi.org/simple instead: the
+# same Dockerfile path and the torch version uv.lock pins, as the CUDA wheel (a ~6 GB image
+# instead of ~1.4 GB; the first build downloads ~3 GB from PyPI).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DOCKER_LOCAL=${DOCKER_LOCAL:-../shared/tools/docker-local.sh}
+START=$SECONDS
+PHASE_NAME=""
+PHASE_START=$SECONDS
+TIMINGS=()
+COMPOSE_STARTED=0
+TMP=$(mktemp -d)
+
+phase() {  # phase NAME: end the current phase (recording its time) and start NAME
+  if [ -n "$PHASE_NAME" ]; then
+    TIMINGS+=("$(printf '%-28s %4ss' "$PHASE_NAME" $((SECONDS - PHASE_START)))")
+  fi
+  PHASE_NAME=$1
+  PHASE_START=$SECONDS
+  [ -n "$1" ] && echo "== docker-check: $1"
+  return 0
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  if [ "$rc" -ne 0 ]; then
+    echo "== docker-check: FAILED (exit $rc) during: ${PHASE_NAME:-?}" >&2
+  fi
+  phase "teardown"
+  if [ "$COMPOSE_STARTED" = 1 ]; then
+    [ "$rc" -ne 0 ] && docker compose logs --no-color --tail 80 api >&2
+    docker compose down --remove-orphans --timeout 10
+  fi
+  rm -rf "$TMP"
+  "$DOCKER_LOCAL" down
+  phase ""
+  echo "== docker-check timings:"
+  printf '   %s\n' "${TIMINGS[@]}"
+  printf '   %-28s %4ss\n' "total" $((SECONDS - START))
+  exit "$rc"
+}
+trap cleanup EXIT
+
+phase "docker-local up"
+# shellcheck source=/dev/null
+source "$DOCKER_LOCAL" up
+
+phase "compose config + hadolint"
+docker compose config -q
+hadolint Dockerfile
+
+phase "build + up --wait"
+if [ -z "${TORCH_INDEX_URL:-}" ] \
+  && ! curl -fsS -o /dev/null --max-time 10 https://download.pytorch.org/whl/cpu/torch/ 2>/dev/null; then
+  export TORCH_INDEX_URL=https://pypi.org/simple
+  echo "download.pytorch.org unreachable: torch from $TORCH_INDEX_URL (CUDA wheel)"
+fi
+echo "torch index: ${TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu (default)}"
+# A free host port, so a service already on 8000 does not get in the way.
+if [ -z "${LATENTLAB_PUBLISH_PORT:-}" ]; then
+  LATENTLAB_PUBLISH_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+fi
+export LATENTLAB_PUBLISH_PORT
+COMPOSE_STARTED=1
+docker compose up -d --build --wait --wait-timeout 180 api
+BASE=http://127.0.0.1:$LATENTLAB_PUBLISH_PORT
+docker image ls latentlab-api:latest --format 'image latentlab-api: {{.Size}}'
+
+phase "endpoint checks"
+curl -fsS "$BASE/healthz" -o "$TMP/health.json"
+python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["status"] == "ok", d' \
+  "$TMP/health.json"
+echo "ok  GET /healthz"
+
+curl -fsS "$BASE/readyz" -o "$TMP/ready.json"
+MODEL=$(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["status"] == "ready", d; print(d["default"] or d["models"][0])' "$TMP/ready.json")
+echo "ok  GET /readyz (default model: $MODEL)"
+
+curl -fsS "$BASE/models/$MODEL" -o "$TMP/manifest.json"
+LATENT=$(python3 -c 'import json, sys; print(json.dumps({"latent": [0.0] * json.load(open(sys.argv[1]))["latent_dim"]}))' "$TMP/manifest.json")
+CTYPE=$(curl -fsS -X POST "$BASE/decode?model=$MODEL" -H 'Content-Type: application/json' \
+  -d "$LATENT" -o "$TMP/digit.png" -w '%{content_type}')
+[ "$CTYPE" = image/png ] || { echo "POST /decode: content type '$CTYPE', not image/png" >&2; exit 1; }
+python3 -c 'import sys; b = open(sys.argv[1], "rb").read(); assert b[:8] == b"\x89PNG\r\n\x1a\n", b[:16]' \
+  "$TMP/digit.png"
+echo "ok  POST /decode?model=$MODEL -> PNG, $(wc -c <"$TMP/digit.png") bytes"
+
+curl -fsS "$BASE/embeddings?model=$MODEL&limit=100" -o "$TMP/embeddings.json"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["model"] == sys.argv[2] and d["count"] == len(d["labels"]) > 0, d.keys()
+assert len(d["view3d"]) == d["count"] and len(d["view3d"][0]) == 3
+' "$TMP/embeddings.json" "$MODEL"
+echo "ok  GET /embeddings?model=$MODEL -> JSON"
+
+# The image as shipped: not root, no trainer code, no trainer-only packages.
+docker compose exec -T api python -c '
+import importlib.util, os, pathlib
+assert os.getuid() != 0, "runs as root"
+assert not pathlib.Path("/app/trainer").exists(), "trainer code in the image"
+extra = [m for m in ("torchvision", "matplotlib", "sklearn", "tqdm", "pytest") if importlib.util.find_spec(m)]
+assert not extra, f"trainer/dev packages in the image: {extra}"
+import torch
+print("ok  image: uid", os.getuid(), "| torch", torch.__version__, "| no trainer packages")
+'
+HEALTH=$(docker inspect --format '{{.State.Health.Status}}' "$(docker compose ps -q api)")
+[ "$HEALTH" = healthy ] || { echo "container health: $HEALTH" >&2; exit 1; }
+echo "ok  container healthy"
+echo "== docker-check: passed"

@@ -1,0 +1,1 @@
+"""latentlab's HTTP service: serves the autoencoders exported under models/ (never the trainer)."""

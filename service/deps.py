@@ -1,0 +1,74 @@
+"""Typed dependencies: what handlers get from the app (its state, the registry, a model).
+Kept few and async: each one is work FastAPI does on the event loop for every request."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Literal
+
+from fastapi import Depends, Query, Request, Security
+from fastapi.security import APIKeyHeader
+
+from service.errors import NotReady, Unauthorized
+from service.inputs import ImagePayload, read_image_payload
+from service.model import ServedModel
+from service.registry import Registry
+from service.state import ServiceState
+
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+async def get_state(request: Request) -> ServiceState:
+    state: ServiceState = request.app.state.service
+    return state
+
+
+StateDep = Annotated[ServiceState, Depends(get_state)]
+
+
+def _registry(request: Request) -> Registry:
+    registry: Registry | None = request.app.state.service.registry
+    if registry is None:
+        raise NotReady("the service is starting; models are not loaded yet")
+    return registry
+
+
+async def get_registry(request: Request) -> Registry:
+    return _registry(request)
+
+
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+
+
+async def get_model(
+    request: Request,
+    model: Annotated[
+        str | None, Query(description="model name from GET /models; default: the service's")
+    ] = None,
+) -> ServedModel:
+    """The model named by ?model=, or the default; 404 lists the names there are."""
+    # No sub-dependencies on purpose: FastAPI solves each one on the event loop, per request.
+    served = _registry(request).get(model)
+    request.state.model = served.name  # labels this request's metrics
+    return served
+
+
+async def require_api_key(
+    state: StateDep, key: Annotated[str | None, Security(_api_key_header)]
+) -> None:
+    """The X-API-Key header must carry LATENTLAB_API_KEY (only installed when that is set)."""
+    expected = state.settings.api_key
+    given = (key or "").encode()
+    if expected is None or not secrets.compare_digest(given, expected.get_secret_value().encode()):
+        raise Unauthorized("missing or wrong API key; send it in the X-API-Key header")
+
+
+ModelDep = Annotated[ServedModel, Depends(get_model)]
+ImagesDep = Annotated[ImagePayload, Depends(read_image_payload)]
+InvertQuery = Annotated[
+    Literal["auto", "true", "false"],
+    Query(description="invert dark-on-light images: auto decides from the border pixels"),
+]
+ScaleQuery = Annotated[
+    int, Query(ge=1, description="upscale the PNG by this factor (nearest neighbour)")
+]

@@ -1,0 +1,79 @@
+"""The FastAPI app: create_app(settings) wires routes, errors, middleware and metrics; the
+lifespan loads the models once. `app` is what `uvicorn service.main:app` serves."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import torch
+from anyio import to_thread
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from service.config import Settings, get_settings
+from service.deps import require_api_key
+from service.errors import install_error_handlers
+from service.metrics import Metrics
+from service.middleware import ServiceMiddleware
+from service.registry import load_registry
+from service.routes import decode, embeddings, encode, health, models
+from service.state import ServiceState
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Autoencoders trained on MNIST, served from `models/`.
+
+Pick a model with `?model=NAME` (`GET /models` lists them). Images go in as a multipart
+`file`, a raw `image/png`/`image/jpeg` body, or JSON `{"pixels": ...}`; PNGs come back
+unless you send `Accept: application/json`. Every error has the same JSON shape:
+`{"error": {"code": ..., "message": ..., "status": ...}}`."""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Load every model folder once; nothing is loaded per request."""
+    state: ServiceState = app.state.service
+    settings = state.settings
+    if not logging.getLogger().handlers:  # plain `uvicorn service.main:app`: show our logs
+        logging.basicConfig(level=settings.log_level.upper())
+    torch.set_num_threads(settings.torch_threads)
+    to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+    registry = load_registry(settings.model_dir, settings.default_model)
+    state.metrics.models_loaded.set(len(registry.models))
+    state.metrics.models_failed.set(len(registry.failed))
+    state.registry = registry
+    yield
+    state.registry = None
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A fresh app (own metrics registry); models load when its lifespan starts."""
+    settings = settings or get_settings()
+    app = FastAPI(title="latentlab", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    state = ServiceState(settings, Metrics())
+    app.state.service = state
+    install_error_handlers(app)
+    # No GZipMiddleware: it would sit on every request's path on the event loop. The large
+    # bodies (embeddings, JSON pixel arrays) are gzipped where they are made (responses.py).
+    # Added innermost first: CORS wraps everything, so even errors carry its headers.
+    app.add_middleware(
+        ServiceMiddleware, metrics=state.metrics, max_body_bytes=settings.max_body_bytes
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-API-Key", "If-None-Match"],
+            expose_headers=["ETag", "X-Seed"],
+        )
+    app.include_router(health.router)
+    guarded = [Depends(require_api_key)] if settings.api_key else []
+    for module in (models, encode, decode, embeddings):
+        app.include_router(module.router, dependencies=guarded)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,165 @@
+"""Loads models/ once at start-up: every folder is checked (manifest, sha256, TorchScript,
+embeddings) and either served or skipped with the reason logged and kept for /readyz."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from pydantic import ValidationError
+
+from service.embeddings import EmbeddingTable
+from service.errors import ModelNotFound, NotReady
+from service.manifest import Manifest
+from service.model import Prior, Projection, ServedModel
+
+log = logging.getLogger(__name__)
+
+
+class BrokenModel(Exception):
+    """A model folder that cannot be served; the message says why."""
+
+
+@dataclass
+class Registry:
+    models: dict[str, ServedModel] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # folder name -> reason
+    default: str | None = None
+
+    def get(self, name: str | None) -> ServedModel:
+        """The named model, or the default one; ModelNotFound lists the names there are."""
+        if not self.models:
+            raise NotReady("no models are loaded; check LATENTLAB_MODEL_DIR and /readyz")
+        key = name or self.default
+        if key is None or key not in self.models:
+            names = ", ".join(sorted(self.models))
+            raise ModelNotFound(f"no model named {name!r}; available models: {names}")
+        return self.models[key]
+
+
+def load_registry(model_dir: Path, default: str) -> Registry:
+    """Every model folder under `model_dir` (names starting with . or _ are not models)."""
+    registry = Registry()
+    if not model_dir.is_dir():
+        log.error("model dir %s does not exist; set LATENTLAB_MODEL_DIR", model_dir.resolve())
+        return registry
+    for folder in sorted(model_dir.iterdir()):
+        if not folder.is_dir() or folder.name.startswith((".", "_")):
+            continue
+        try:
+            registry.models[folder.name] = load_model(folder)
+        except BrokenModel as exc:
+            registry.failed[folder.name] = str(exc)
+            log.warning("skipping model %s: %s", folder.name, exc)
+        except Exception as exc:  # torch.jit.load and numpy raise many kinds
+            registry.failed[folder.name] = f"cannot load: {type(exc).__name__}"
+            log.warning("skipping model %s", folder.name, exc_info=True)
+    registry.default = _pick_default(registry, default)
+    log.info("serving %s (default %s)", sorted(registry.models), registry.default)
+    return registry
+
+
+def _pick_default(registry: Registry, wanted: str) -> str | None:
+    if wanted in registry.models or not registry.models:
+        return wanted if registry.models else None
+    fallback = sorted(registry.models)[0]
+    log.warning("default model %r is not loaded; using %r instead", wanted, fallback)
+    return fallback
+
+
+def load_model(folder: Path) -> ServedModel:
+    """One folder of the model repository, checked end to end."""
+    manifest_json = _read_manifest(folder / "manifest.json")
+    manifest = _validate(manifest_json)
+    if manifest.name != folder.name:
+        log.info(
+            "folder %s holds manifest name %r; serving it as %s", folder, manifest.name, folder.name
+        )
+    module = _load_module(folder / "model.pt", manifest)
+    embeddings = EmbeddingTable.load(folder / manifest.embeddings.file, folder.name, manifest)
+    embeddings.render("json", 0, None)  # the plot's usual request: warm from the first call
+    return ServedModel(
+        name=folder.name,
+        manifest=manifest,
+        manifest_json=manifest_json,
+        module=module,
+        prior=Prior.from_spec(manifest.prior),
+        embeddings=embeddings,
+        projection=_projection(manifest, embeddings),
+    )
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise BrokenModel("manifest.json is missing")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BrokenModel(f"manifest.json is not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise BrokenModel("manifest.json is not a JSON object")
+    return data
+
+
+def _validate(data: dict[str, Any]) -> Manifest:
+    try:
+        return Manifest.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise BrokenModel(f"manifest.json: {where}: {first['msg']}") from exc
+
+
+def _load_module(path: Path, manifest: Manifest) -> torch.jit.ScriptModule:
+    if not path.is_file():
+        raise BrokenModel("model.pt is missing")
+    digest = _sha256(path)
+    if digest != manifest.model_sha256:
+        raise BrokenModel(
+            f"model.pt sha256 {digest[:12]}... does not match the manifest's "
+            f"{manifest.model_sha256[:12]}...; re-export the model"
+        )
+    with warnings.catch_warnings():
+        # TorchScript is the artifact format by contract (docs/model-format.md); torch's
+        # deprecation notice would only repeat itself once per model in the server log.
+        warnings.filterwarnings("ignore", r".*torch\.jit\.load", FutureWarning)
+        loaded = torch.jit.load(str(path), map_location="cpu")  # type: ignore[no-untyped-call]
+    module: torch.jit.ScriptModule = loaded
+    module.eval()
+    _smoke_test(module, manifest.latent_dim)
+    return module
+
+
+def _smoke_test(module: torch.jit.ScriptModule, latent_dim: int) -> None:
+    """Both verbs run and give the contract's shapes; a few calls also warm TorchScript up."""
+    with torch.inference_mode():
+        for n in (1, 2, 1):
+            z = module.encode(torch.zeros(n, 1, 28, 28))
+            x = module.decode(torch.zeros(n, latent_dim))
+            if tuple(z.shape) != (n, latent_dim) or tuple(x.shape) != (n, 1, 28, 28):
+                raise BrokenModel(
+                    f"model.pt gives latents {tuple(z.shape)} and images {tuple(x.shape)}; "
+                    f"expected ({n}, {latent_dim}) and ({n}, 1, 28, 28)"
+                )
+
+
+def _projection(manifest: Manifest, table: EmbeddingTable) -> Projection | None:
+    if manifest.embeddings.view3d == "latent" and manifest.latent_dim == 3:
+        return Projection.identity()
+    if table.latents is None or len(table) < manifest.latent_dim + 1:
+        return None
+    return Projection.fit(table.latents, table.view3d)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,87 @@
+"""Images in: /encode (-> latents) and /reconstruct (-> PNG, or latent + MSE as JSON)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from service.deps import ImagesDep, InvertQuery, ModelDep, ScaleQuery, StateDep
+from service.inputs import image_batch
+from service.model import ServedModel
+from service.responses import check_cap, json_response, png_response, rounded, wants_json
+from service.routes.docs import IMAGE_BODY, PNG, errors
+from service.schemas import EncodeBatch, EncodeOne, ReconstructBatch, ReconstructOne
+
+router = APIRouter(tags=["images"])
+_ERRORS = errors(401, 404, 413, 415, 422)
+
+
+def _views(served: ServedModel, latents: np.ndarray[Any, Any]) -> Any:
+    view = served.view3d(latents)
+    return None if view is None else rounded(view)
+
+
+def _encoded(
+    served: ServedModel, latents: np.ndarray[Any, Any], single: bool
+) -> EncodeOne | EncodeBatch:
+    z, view = rounded(latents), _views(served, latents)
+    if single:
+        return EncodeOne(model=served.name, latent=z[0], view3d=None if view is None else view[0])
+    return EncodeBatch(model=served.name, latents=z, view3d=view)
+
+
+@router.post("/encode", openapi_extra=IMAGE_BODY, responses=_ERRORS)
+def encode(
+    served: ModelDep,
+    payload: ImagesDep,
+    state: StateDep,
+    invert: InvertQuery = "auto",
+) -> EncodeOne | EncodeBatch:
+    """Encode an image (or a batch) to its latent and its point in the 3-D embeddings view."""
+    settings = state.settings
+    images, single = image_batch(payload, invert, settings.max_pixels, settings.max_batch)
+    with state.metrics.time_inference(served.name, "encode"):
+        latents = served.encode(images)
+    return _encoded(served, latents, single)
+
+
+Array = np.ndarray[Any, Any]
+
+
+def _reconstructed(
+    served: ServedModel, images: Array, latents: Array, recon: Array, single: bool
+) -> ReconstructOne | ReconstructBatch:
+    enc = _encoded(served, latents, single).model_dump()
+    mse = ((recon - images) ** 2).mean(axis=(1, 2)).tolist()
+    inputs, pixels = rounded(images, 4), rounded(recon, 4)
+    if single:
+        return ReconstructOne(**enc, input=inputs[0], pixels=pixels[0], mse=mse[0])
+    return ReconstructBatch(**enc, inputs=inputs, pixels=pixels, mse=mse)
+
+
+@router.post(
+    "/reconstruct",
+    openapi_extra=IMAGE_BODY,
+    response_model=ReconstructOne | ReconstructBatch,
+    responses={200: PNG, **_ERRORS},
+)
+def reconstruct(
+    request: Request,
+    served: ModelDep,
+    payload: ImagesDep,
+    state: StateDep,
+    invert: InvertQuery = "auto",
+    scale: ScaleQuery = 1,
+) -> Response:
+    """Encode and decode an image: a PNG, or with Accept: application/json the latent and MSE."""
+    settings = state.settings
+    check_cap("scale", scale, settings.max_scale, "LATENTLAB_MAX_SCALE")
+    images, single = image_batch(payload, invert, settings.max_pixels, settings.max_batch)
+    with state.metrics.time_inference(served.name, "forward"):
+        latents, recon = served.reconstruct(images)
+    if wants_json(request):
+        return json_response(request, _reconstructed(served, images, latents, recon, single))
+    return png_response(recon, scale)

@@ -1,0 +1,41 @@
+"""Liveness, readiness and Prometheus metrics; open even when an API key is set."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from service.deps import StateDep
+from service.registry import Registry
+from service.schemas import Health, Readiness
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+async def healthz() -> Health:
+    """Alive: the process answers HTTP."""
+    return Health()
+
+
+@router.get("/readyz", responses={503: {"model": Readiness, "description": "no model loaded"}})
+async def readyz(state: StateDep) -> JSONResponse:
+    """Ready once at least one model is loaded; lists model folders that failed to load."""
+    registry = state.registry or Registry()
+    ready = bool(registry.models)
+    body = Readiness(
+        status="ready" if ready else "not_ready",
+        models=sorted(registry.models),
+        default=registry.default,
+        failed=registry.failed,
+    ).model_dump()
+    if not ready:
+        body["error"] = {"code": "not_ready", "message": "no model is loaded", "status": 503}
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(state: StateDep) -> Response:
+    """Prometheus text format: requests, latencies, model inference time."""
+    return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,16 @@
+"""What one app holds: its settings, its own metrics, and the models once loaded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.config import Settings
+from service.metrics import Metrics
+from service.registry import Registry
+
+
+@dataclass
+class ServiceState:
+    settings: Settings
+    metrics: Metrics
+    registry: Registry | None = None  # set by the lifespan; None before and after

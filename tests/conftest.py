@@ -1,0 +1,131 @@
+"""Service test fixtures: two small real models trained once per session with the trainer,
+plus broken folders beside them, and clients built on that model dir."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from service.config import Settings
+from service.main import create_app
+
+SAMPLE = Path(__file__).parent / "fixtures" / "mnist_test_sample.npz"
+# name -> (zoo design, epochs): enough for real reconstructions, ~10 s on 2 cores.
+FIXTURE_MODELS = {"mlp3d": ("mlp3d", 12), "conv32": ("conv32", 8)}
+# Broken folders the service must skip (and report in /readyz) while the others serve.
+BROKEN = ("bad-hash", "bad-json", "bad-torchscript", "no-embeddings")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_latentlab_env() -> Iterator[None]:
+    """A developer's LATENTLAB_* variables must not change what the tests see."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key in [k for k in os.environ if k.startswith("LATENTLAB_")]:
+            mp.delenv(key)
+        yield
+
+
+def _train(out: Path) -> None:
+    from threadpoolctl import threadpool_limits
+
+    from trainer.config import config_for
+    from trainer.data import sample_splits
+    from trainer.pipeline import train_and_export
+
+    splits = sample_splits(SAMPLE, val_size=100, seed=0)
+    # torch and scikit-learn (t-SNE) each bring an OpenMP runtime; on 2 cores their spinning
+    # workers starve each other (t-SNE of 200 points: 12 s instead of 0.6 s). One thread each.
+    with threadpool_limits(1, user_api="openmp"):
+        for name, (model, epochs) in FIXTURE_MODELS.items():
+            cfg = config_for(
+                model, epochs=epochs, lr=3e-3, batch_size=32, out=str(out), name=name,
+                report=False, sample_quality=False, device="cpu",
+            )  # fmt: skip
+            train_and_export(cfg, splits)
+
+
+def _break(out: Path) -> None:
+    """Copies of mlp3d, each damaged in one way the loader must catch."""
+    for name in BROKEN:
+        shutil.copytree(out / "mlp3d", out / name)
+    with (out / "bad-hash" / "model.pt").open("ab") as f:
+        f.write(b"tampered")
+    (out / "bad-json" / "manifest.json").write_text('{"format_version": 1, "name": ')
+    folder = out / "bad-torchscript"
+    (folder / "model.pt").write_bytes(b"not a TorchScript archive")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["model_sha256"] = hashlib.sha256(b"not a TorchScript archive").hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    (out / "no-embeddings" / "embeddings.npz").unlink()
+    (out / "_scratch").mkdir()  # not a model: names starting with _ or . are skipped
+    (out / ".tmp-mlp3d-123").mkdir()
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("models")
+    _train(out)
+    _break(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def make_settings(models_dir: Path) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        return Settings(_env_file=None, **{"model_dir": models_dir, **overrides})
+
+    return make
+
+
+@pytest.fixture
+def make_client(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., TestClient]]:
+    """Clients on fresh apps with setting overrides; the lifespan runs (models load)."""
+    clients: list[TestClient] = []
+
+    def make(**overrides: Any) -> TestClient:
+        client = TestClient(create_app(make_settings(**overrides)))
+        clients.append(client.__enter__())
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def client(make_settings: Callable[..., Settings]) -> Iterator[TestClient]:
+    """One app with default settings, shared by a test module."""
+    with TestClient(create_app(make_settings())) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    """The last 200 sample images (the fixture models' test split), float [0, 1], and labels."""
+    with np.load(SAMPLE) as f:
+        return f["images"][-200:].astype(np.float32) / 255.0, f["labels"][-200:].astype(int)
+
+
+def png_bytes(pixels: np.ndarray, mode: str = "L") -> bytes:
+    """Encode a float [0, 1] array as a PNG (converted to `mode`)."""
+    img = Image.fromarray((np.clip(pixels, 0, 1) * 255).round().astype(np.uint8)).convert(mode)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def open_png(content: bytes) -> Image.Image:
+    img = Image.open(io.BytesIO(content))
+    img.load()
+    return img
