@@ -28,11 +28,17 @@ class PriorSpec(_Open):
     high: list[float] | None = None
 
 
+class ProjectionSpec(_Open):
+    mean: list[float]  # (D,)
+    axes: list[list[float]]  # (D, 3): view3d = (z - mean) @ axes
+
+
 class EmbeddingsSpec(_Open):
     file: str = "embeddings.npz"
     split: str = "test"
     count: int = Field(ge=0)
     view3d: Literal["latent", "pca"]
+    projection: ProjectionSpec | None = None
     has_latents: bool
     tsne: bool = False
 

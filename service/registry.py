@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from pydantic import ValidationError
 
@@ -150,6 +151,10 @@ def _smoke_test(module: torch.jit.ScriptModule, latent_dim: int) -> None:
 
 
 def _projection(manifest: Manifest, table: EmbeddingTable) -> Projection | None:
+    spec = manifest.embeddings.projection
+    if spec is not None:
+        axes = np.asarray(spec.axes, dtype=np.float32)
+        return Projection(axes, -np.asarray(spec.mean, dtype=np.float32) @ axes)
     if manifest.embeddings.view3d == "latent" and manifest.latent_dim == 3:
         return Projection.identity()
     if table.latents is None or len(table) < manifest.latent_dim + 1:

@@ -49,8 +49,8 @@ def _train(out: Path) -> None:
     with threadpool_limits(1, user_api="openmp"):
         for name, (model, epochs) in FIXTURE_MODELS.items():
             cfg = config_for(
-                model, epochs=epochs, lr=3e-3, batch_size=32, out=str(out), name=name,
-                report=False, sample_quality=False, device="cpu",
+                model, epochs=epochs, lr=3e-3, batch_size=32, schedule="constant",
+                out=str(out), name=name, report=False, sample_quality=False, device="cpu",
             )  # fmt: skip
             train_and_export(cfg, splits)
 

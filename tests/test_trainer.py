@@ -116,6 +116,9 @@ def test_embeddings_cover_the_test_split(exported: Path, splits: Splits) -> None
         np.testing.assert_allclose(e["latents"], latents, atol=1e-5)
         np.testing.assert_allclose(e["view3d"], latents, atol=1e-5)  # D = 3: the latent itself
     assert m["embeddings"]["count"] == 200 and m["embeddings"]["view3d"] == "latent"
+    proj = m["embeddings"]["projection"]
+    view = (latents - np.array(proj["mean"])) @ np.array(proj["axes"])
+    np.testing.assert_allclose(view, latents, atol=1e-5)
 
 
 def test_interrupted_export_leaves_no_folder(tmp_path: Path) -> None:

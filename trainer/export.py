@@ -90,9 +90,16 @@ def fit_prior(train_z: torch.Tensor, standard_normal: bool) -> dict[str, Any]:
 
 
 def save_embeddings(
-    path: Path, latents: np.ndarray, labels: np.ndarray, view3d: np.ndarray, tsne2d: np.ndarray
+    path: Path,
+    latents: np.ndarray,
+    labels: np.ndarray,
+    projection: tuple[np.ndarray, np.ndarray],
+    tsne2d: np.ndarray,
 ) -> dict[str, Any]:
-    """embeddings.npz of the whole test split; returns its manifest entry."""
+    """embeddings.npz of the whole test split; returns its manifest entry. `projection` is
+    the (mean (D,), axes (D, 3)) map to the 3-D view: view3d = (z - mean) @ axes."""
+    mean, axes = projection
+    view3d = (latents - mean) @ axes
     arrays = {
         "labels": labels.astype(np.int64),
         "index": np.arange(len(labels), dtype=np.int64),
@@ -102,12 +109,13 @@ def save_embeddings(
     has_latents = latents.shape[1] <= MAX_RAW_LATENT_DIM
     if has_latents:
         arrays["latents"] = latents.astype(np.float32)
-    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
+    np.savez_compressed(path, **arrays)
     return {
         "file": path.name,
         "split": "test",
         "count": len(labels),
         "view3d": "latent" if latents.shape[1] == 3 else "pca",
+        "projection": {"mean": mean.tolist(), "axes": axes.tolist()},
         "has_latents": has_latents,
         "tsne": True,
     }

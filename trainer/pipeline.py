@@ -46,7 +46,7 @@ def train_and_export(cfg: TrainConfig, splits: Splits) -> Path:
         test_view = ((test_z.numpy() - mean) @ axes).astype(np.float32)
         tsne = ev.tsne_2d(test_z.numpy(), seed=cfg.seed)
         embeddings = save_embeddings(
-            folder / "embeddings.npz", test_z.numpy(), data.test.labels.numpy(), test_view, tsne
+            folder / "embeddings.npz", test_z.numpy(), data.test.labels.numpy(), (mean, axes), tsne
         )
         metrics = compute_metrics(cfg, model, result, data, train_z, test_z, samples)
         report: list[str] = []
