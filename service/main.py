@@ -18,7 +18,7 @@ from service.errors import install_error_handlers
 from service.metrics import Metrics
 from service.middleware import ServiceMiddleware
 from service.registry import load_registry
-from service.routes import decode, embeddings, encode, health, models
+from service.routes import decode, embeddings, encode, explorer, health, interpolate, models, report
 from service.state import ServiceState
 
 log = logging.getLogger(__name__)
@@ -71,8 +71,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.include_router(health.router)
     guarded = [Depends(require_api_key)] if settings.api_key else []
-    for module in (models, encode, decode, embeddings):
+    for module in (models, report, encode, decode, interpolate, embeddings):
         app.include_router(module.router, dependencies=guarded)
+    # The page and its scripts hold no data (it calls the API above), so they stay open.
+    app.include_router(explorer.router)
+    app.mount("/static", explorer.static_files(), name="static")
     return app
 
 

@@ -29,6 +29,25 @@ class DecodeRequest(BaseModel):
         return self
 
 
+class InterpolateRequest(BaseModel):
+    """Two latents of D values each; the reply decodes `steps` evenly spaced points from
+    start to end (both ends included)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"start": [0.0, -5.0, 0.0], "end": [10.0, 5.0, 8.0]}]},
+    )
+    start: list[LatentValue] = Field(description="the first latent (D values)")
+    end: list[LatentValue] = Field(description="the last latent (D values)")
+    steps: int = Field(8, ge=2, description="images in the strip, ends included")
+
+
+class InterpolateResponse(BaseModel):
+    model: str
+    latents: list[list[float]] = Field(description="steps x D, start to end")
+    pixels: list[list[list[float]]] = Field(description="steps x 28 x 28, in [0, 1]")
+
+
 class PixelsRequest(BaseModel):
     """Pixels the model sees directly: floats in [0, 1], light ink on black."""
 

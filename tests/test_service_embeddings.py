@@ -131,7 +131,11 @@ def test_model_without_raw_latents(make_client: Callable[..., TestClient], wide_
     assert "z0" not in client.get("/embeddings?format=csv").text.splitlines()[0]
     r = client.post("/encode", json={"pixels": digits[0][0].tolist()})
     assert r.status_code == 200, r.text
-    assert len(r.json()["latent"]) == 32 and r.json()["view3d"] is None
+    latent, view = np.array(r.json()["latent"]), np.array(r.json()["view3d"])
+    assert latent.shape == (32,)
+    # No raw latents to fit a view from: the manifest's projection places the new point.
+    proj = json.loads((wide_dir / "wide" / "manifest.json").read_text())["embeddings"]["projection"]
+    np.testing.assert_allclose(view, (latent - proj["mean"]) @ np.array(proj["axes"]), atol=1e-4)
 
 
 def test_diagonal_prior_sampling(make_client: Callable[..., TestClient], wide_dir) -> None:

@@ -1,0 +1,79 @@
+// The side panels that only call the API: sample grid, interpolation strip, model card.
+
+import { pngURL, showImage } from "./api.js";
+
+const $ = (id) => document.getElementById(id);
+const q = (model) => `model=${encodeURIComponent(model)}`;
+
+export async function showSamples(model, randomSeed) {
+  const seedField = $("seed");
+  const seed = randomSeed ? "" : `&seed=${Number(seedField.value) || 0}`;
+  const path = `/sample?${q(model)}&n=${$("n").value}${seed}`;
+  const { url, headers } = await pngURL(path);
+  seedField.value = headers.get("X-Seed") ?? seedField.value;
+  showImage($("samples"), url);
+}
+
+export async function showStrip(model, a, b) {
+  const steps = Math.min(32, Math.max(2, Number($("steps").value) || 10));
+  $("steps").value = steps;
+  const doc = { start: a.latent, end: b.latent, steps };
+  showImage($("strip"), (await pngURL(`/interpolate?${q(model)}`, { method: "POST", doc })).url);
+}
+
+function fmt(value) {
+  if (typeof value !== "number" || Number.isInteger(value)) return String(value);
+  return Math.abs(value) >= 100 ? value.toFixed(1) : value.toPrecision(4);
+}
+
+// Metric rows, with nested objects (sample_quality) flattened as "outer.inner".
+function metricRows(metrics, prefix = "") {
+  return Object.entries(metrics).flatMap(([key, value]) => {
+    if (value === null) return [];
+    if (typeof value === "object") return metricRows(value, `${prefix}${key}.`);
+    return [[prefix + key, fmt(value)]];
+  });
+}
+
+export function fillCard(model, manifest) {
+  const m = manifest;
+  const training = m.training ? `, trained ${m.training.epochs} epochs in ${fmt(m.training.seconds)} s` : "";
+  $("card-summary").textContent =
+    `${model}: ${m.architecture}. Dataset ${m.dataset.name}; latent ${m.latent_shape.join("x")} ` +
+    `(D = ${m.latent_dim}); prior ${m.prior.kind}${training}.`;
+  const table = $("metrics");
+  table.replaceChildren(...metricRows(m.metrics || {}).map(([key, value]) => {
+    const row = document.createElement("tr");
+    for (const text of [key, value]) {
+      const cell = document.createElement("td");
+      cell.textContent = text;
+      row.append(cell);
+    }
+    return row;
+  }));
+  $("gallery").replaceChildren();
+  $("gallery").dataset.loaded = "";
+}
+
+// The report pictures, fetched only once the card is opened (they weigh megabytes).
+export async function loadGallery(model, manifest) {
+  const gallery = $("gallery");
+  if (gallery.dataset.loaded === model) return;
+  gallery.dataset.loaded = model;
+  const files = manifest.report || [];
+  if (!files.length) gallery.textContent = "No report pictures for this model.";
+  for (const file of files) {
+    const path = `/models/${encodeURIComponent(model)}/report/${encodeURIComponent(file)}`;
+    const figure = document.createElement("figure");
+    const img = document.createElement("img");
+    const caption = document.createElement("figcaption");
+    img.alt = file;
+    caption.textContent = file;
+    const link = document.createElement("a"); // full size in a new tab
+    link.target = "_blank";
+    link.append(img);
+    figure.append(link, caption);
+    gallery.append(figure);
+    img.src = link.href = (await pngURL(path)).url;
+  }
+}

@@ -1,0 +1,103 @@
+// The embeddings scatter (plotly.js): one trace per label (so labels toggle), then two
+// marker traces: the drawing (diamond) and the current selection (open circle).
+
+// matplotlib's tab10, the palette of the trainer's report pictures.
+export const TAB10 = [
+  "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+];
+
+const MARKERS = {
+  drawing: { symbol: "diamond", size: 9, color: "#111", line: { color: "#fff", width: 1 } },
+  selected: { symbol: "circle-open", size: 14, color: "#111", line: { color: "#111", width: 3 } },
+};
+
+export function coordsOf(emb, view, i) {
+  return view === "tsne2d" ? emb.tsne2d[i] : emb.view3d[i];
+}
+
+function labelTrace(emb, view, label, members) {
+  const is3d = view === "view3d";
+  const xyz = members.map((i) => coordsOf(emb, view, i));
+  const size = emb.count > 3000 ? (is3d ? 2 : 3) : (is3d ? 3.5 : 6);
+  const trace = {
+    type: is3d ? "scatter3d" : "scattergl",
+    mode: "markers",
+    name: emb.label_names[label],
+    x: xyz.map((p) => p[0]),
+    y: xyz.map((p) => p[1]),
+    customdata: members.map((i) => [i, emb.index[i]]),
+    hovertemplate: `label ${emb.label_names[label]}<br>index %{customdata[1]}<extra></extra>`,
+    marker: { size, color: TAB10[label % TAB10.length], opacity: 0.85 },
+  };
+  if (is3d) trace.z = xyz.map((p) => p[2]);
+  return trace;
+}
+
+function markerTrace(view, name) {
+  const trace = {
+    type: view === "view3d" ? "scatter3d" : "scatter",
+    mode: "markers",
+    name,
+    meta: name,
+    x: [],
+    y: [],
+    hoverinfo: "name",
+    marker: structuredClone(MARKERS[name]),
+  };
+  if (view === "view3d") trace.z = [];
+  return trace;
+}
+
+function layout(emb, view) {
+  const axis = (title) => ({ title: { text: title }, zeroline: false });
+  const what = emb.view3d_method === "latent" ? "z" : "pc";
+  const base = {
+    margin: { l: 0, r: 0, t: 0, b: 0 },
+    showlegend: false,
+    hovermode: "closest",
+    paper_bgcolor: "rgba(0,0,0,0)",
+    uirevision: `${emb.model}/${view}`, // keep the camera when only the markers change
+  };
+  if (view === "view3d") {
+    base.scene = {
+      xaxis: axis(`${what}1`), yaxis: axis(`${what}2`), zaxis: axis(`${what}3`),
+      aspectmode: "cube",
+    };
+  } else {
+    base.margin = { l: 40, r: 10, t: 10, b: 40 };
+    base.xaxis = axis("t-SNE 1");
+    base.yaxis = axis("t-SNE 2");
+  }
+  return base;
+}
+
+// Draw (or redraw) the scatter; `hidden` is a Set of labels switched off.
+export async function drawScatter(div, emb, view, hidden) {
+  const groups = emb.label_names.map(() => []);
+  emb.labels.forEach((label, i) => groups[label].push(i));
+  const traces = groups.map((members, label) => labelTrace(emb, view, label, members));
+  traces.forEach((t, label) => { t.visible = hidden.has(label) ? "legendonly" : true; });
+  traces.push(markerTrace(view, "drawing"), markerTrace(view, "selected"));
+  const config = { responsive: true, displaylogo: false, scrollZoom: true };
+  await window.Plotly.react(div, traces, layout(emb, view), config);
+}
+
+// Move a marker trace ("drawing" or "selected") to `point` ([x, y] or [x, y, z]); null hides it.
+export function placeMarker(div, name, point) {
+  if (!div.data) return; // not plotted yet
+  const index = div.data.findIndex((t) => t.meta === name);
+  if (index < 0) return;
+  const update = { x: [point ? [point[0]] : []], y: [point ? [point[1]] : []] };
+  if (div.data[index].type === "scatter3d") update.z = [point ? [point[2]] : []];
+  window.Plotly.restyle(div, update, [index]);
+}
+
+export function setLabelVisible(div, label, visible) {
+  window.Plotly.restyle(div, { visible: visible ? true : "legendonly" }, [label]);
+}
+
+// Points drawn in the label traces (the test compares this with /embeddings' count).
+export function pointCount(div, labels) {
+  return div.data.slice(0, labels).reduce((sum, t) => sum + t.x.length, 0);
+}
