@@ -4,7 +4,7 @@ The reference loop trains the way the reference designs do: torchvision DataLoad
 per-item ToTensor transform, batch 64, shuffled. Both train the same network from the same
 seed for the same epochs, then both are scored on the test split (MSE on [0, 1]).
 
-    uv run python bench/bench_trainer.py --data-root ../shared/data --epochs 3
+    uv run python -m bench.bench_trainer --data-root ../shared/data --epochs 3
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ def row(m: dict) -> str:  # type: ignore[type-arg]
     fd = f"{q['frechet_distance']:.0f} / {q['mean_confidence']:.2f}" if q else "-"
     elbo = "" if x["test_elbo"] is None else f" (ELBO {x['test_elbo']:.1f})"
     return (
-        f"| `{m['name']}` | {m['latent_dim']} | {t['epochs']} | {x['test_mse']:.4f}{elbo} | "
+        f"| `{m['name']}` | {m['latent_dim']} | {t['epochs']} | {x['test_mse']:.5f}{elbo} | "
         f"{x['test_psnr']:.1f} | {x['knn_accuracy']:.3f} | {x['silhouette']:.3f} | {fd} | "
         f"{t['seconds']:.0f} s {t['device']} | {REFERENCE.get(m['model'], '-')} | {pca} |"
     )

@@ -79,7 +79,7 @@ def train_and_export(cfg: TrainConfig, splits: Splits) -> Path:
             "embeddings": embeddings,
             "model_sha256": sha256(folder / "model.pt"),
             "torch_version": torch.__version__,
-            "training": {"seconds": round(result.seconds, 1), "device": result.device,
+            "training": {"seconds": round(result.seconds, 2), "device": result.device,
                          "epochs": cfg.epochs},
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "report": report,
