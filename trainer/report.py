@@ -6,30 +6,25 @@ no global figure registry, so nothing to close or leak between calls.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
 import numpy as np
-from matplotlib import colormaps
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.image import AxesImage
-from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 from mpl_toolkits.mplot3d import Axes3D
 from PIL import Image
 
+from trainer import figures as fg
+from trainer.figures import Limits
 from trainer.train import History
 
 DPI = 90  # small files: the whole report of a 20-epoch run stays well under 2.5 MB
 TRAIN_POINTS = 10_000  # train latents drawn in the 3-D scatter; more only slows rendering
 FRAME_MS = 400  # GIF frame duration
 LAST_FRAME_MS = 2500  # hold the last epoch so the eye can rest on the result
-PALETTE = colormaps["tab10"](np.arange(10))  # (10, 4) RGBA, one qualitative colour per label
-Limits = tuple[np.ndarray, np.ndarray]  # per-axis (low, high) for fixed animation axes
 
 
 @dataclass
@@ -80,7 +75,7 @@ def pictures(inputs: ReportInputs) -> dict[str, Callable[[], Figure]]:
     raw = i.test_latents.shape[1] == 3
     view = "raw 3-D latent" if raw else f"PCA to 3 of the {i.test_latents.shape[1]}-D latent"
     axes = ("z1", "z2", "z3") if raw else ("PC1", "PC2", "PC3")
-    train = _subsample(len(i.train_view3d), TRAIN_POINTS)
+    train = fg.subsample(len(i.train_view3d), TRAIN_POINTS)
     train_title = f"{name}: train latents ({len(train):,} sampled), {view}"
     todo: dict[str, Callable[[], Figure]] = {
         "loss_curves.png": lambda: loss_curves(i.history, name, i.model),
@@ -142,11 +137,13 @@ def scatter_3d(
     """
     fig = Figure(figsize=(5.6, 4.4), dpi=DPI, layout="constrained")
     ax = cast(Axes3D, fig.add_subplot(projection="3d"))
-    lo, hi = _limits(points) if limits is None else limits
-    order = _subsample(len(points), len(points))  # random draw order: no class paints last
+    lo, hi = fg.robust_limits(points) if limits is None else limits
+    order = fg.subsample(len(points), len(points))  # random draw order: no class paints last
     order = order[np.all((points[order] >= lo) & (points[order] <= hi), axis=1)]
     p = points[order]
-    ax.scatter(p[:, 0], p[:, 1], p[:, 2], c=_colours(labels[order]), s=_dot(len(p)), linewidths=0)
+    ax.scatter(
+        p[:, 0], p[:, 1], p[:, 2], c=fg.colours(labels[order]), s=fg.dot_size(len(p)), linewidths=0
+    )
     ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]))
     ax.set_zlim(lo[2], hi[2])
     ax.set(xlabel=axes[0], ylabel=axes[1])
@@ -154,7 +151,7 @@ def scatter_3d(
     ax.set_box_aspect(None, zoom=0.95)  # room for the z label inside the figure
     ax.tick_params(labelsize="x-small")
     fig.suptitle(title, fontsize="medium")
-    _legend(fig, names)
+    fg.legend(fig, names)
     return fig
 
 
@@ -164,11 +161,11 @@ def scatter_2d(
     """2-D scatter of points (n, 2) coloured by label."""
     fig = Figure(figsize=(5.6, 4.4), dpi=DPI, layout="constrained")
     ax = fig.add_subplot()
-    order = _subsample(len(points), len(points))
-    colours, size = _colours(labels[order]), _dot(len(points))
+    order = fg.subsample(len(points), len(points))
+    colours, size = fg.colours(labels[order]), fg.dot_size(len(points))
     ax.scatter(points[order, 0], points[order, 1], c=colours, s=size, linewidths=0)
     ax.set(title=title, xlabel=axes[0], ylabel=axes[1])
-    _legend(fig, names)
+    fg.legend(fig, names)
     return fig
 
 
@@ -219,8 +216,8 @@ def reconstructions(originals: np.ndarray, recon: np.ndarray, title: str, cols: 
         labels += ["original", "reconstruction"]
     fig = Figure(figsize=(0.55 * cols + 1.0, 0.6 * len(rows) + 0.4), dpi=DPI, layout="constrained")
     ax = fig.add_subplot()
-    _show_mosaic(ax, _mosaic(rows, cols))
-    ax.set_yticks(_row_centres(len(rows), originals.shape[-2]), labels, fontsize="small")
+    fg.show_mosaic(ax, fg.mosaic(rows, cols))
+    ax.set_yticks(fg.row_centres(len(rows), originals.shape[-2]), labels, fontsize="small")
     ax.set_title(title, fontsize="medium")
     return fig
 
@@ -230,7 +227,7 @@ def image_grid(images: np.ndarray, cols: int, title: str) -> Figure:
     rows = [images[start : start + cols, 0] for start in range(0, len(images), cols)]
     fig = Figure(figsize=(0.55 * cols, 0.55 * len(rows) + 0.4), dpi=DPI, layout="constrained")
     ax = fig.add_subplot()
-    _show_mosaic(ax, _mosaic(rows, cols))
+    fg.show_mosaic(ax, fg.mosaic(rows, cols))
     ax.set_title(title, fontsize="medium")
     return fig
 
@@ -239,12 +236,12 @@ def feature_maps(maps: np.ndarray, digit: np.ndarray, name: str) -> Figure:
     """The input digit beside its (C, h, w) encoder feature maps, on one shared colour scale."""
     fig = Figure(figsize=(7.2, 3.2), dpi=DPI, layout="constrained")
     left, right = fig.subplots(1, 2, width_ratios=[1, 2.4])
-    _show_mosaic(left, digit)
+    fg.show_mosaic(left, digit)
     left.set_title("input digit", fontsize="small")
     # One scale for all maps, so a weak channel looks weak rather than stretched to noise.
     lo, hi = min(0.0, float(maps.min())), max(float(maps.max()), 1e-8)
     grid = [maps[start : start + 8] for start in range(0, len(maps), 8)]
-    shown = _show_mosaic(right, _mosaic(grid, 8), "viridis", lo, hi)
+    shown = fg.show_mosaic(right, fg.mosaic(grid, 8), "viridis", lo, hi)
     fig.colorbar(shown, ax=right, shrink=0.8, label="activation")
     size = f"{maps.shape[1]}x{maps.shape[2]}"
     right.set_title(f"the {len(maps)} encoder feature maps ({size})", fontsize="small")
@@ -259,9 +256,9 @@ def digit_rows(rows: np.ndarray, names: list[str], name: str) -> Figure:
     columns = ("original", "mean latent\nactivation", "reconstruction")
     for col, (ax, title) in enumerate(zip(axes, columns, strict=True)):
         column = [image[None] for image in rows[:, col]]  # one image per mosaic row
-        _show_mosaic(ax, _mosaic(column, 1), "viridis" if col == 1 else "gray")
+        fg.show_mosaic(ax, fg.mosaic(column, 1), "viridis" if col == 1 else "gray")
         ax.set_title(title, fontsize="small")
-    axes[0].set_yticks(_row_centres(len(rows), rows.shape[-2]), names[: len(rows)])
+    axes[0].set_yticks(fg.row_centres(len(rows), rows.shape[-2]), names[: len(rows)])
     fig.suptitle(f"{name}: per-label digits", fontsize="medium")
     return fig
 
@@ -274,11 +271,11 @@ def latent_frames(inputs: ReportInputs) -> list[np.ndarray]:
     axes = ("z1", "z2", "z3") if raw else ("PC1", "PC2", "PC3")
     kind = "raw 3-D latent" if raw else f"PCA to 3 of {np.asarray(snaps[0].latents).shape[1]}-D"
     labels = np.asarray(inputs.snapshot_labels)[: len(views[0])]
-    limits = _limits(np.concatenate(views))  # fixed across frames, so growth is visible
+    limits = fg.robust_limits(np.concatenate(views))  # fixed across frames, so growth is visible
     frames = []
     for s, view in zip(snaps, views, strict=True):
         title = f"{inputs.name}: test latents, epoch {s.epoch} ({kind})"
-        frames.append(_render(scatter_3d(view, labels, inputs.label_names, title, axes, limits)))
+        frames.append(fg.render(scatter_3d(view, labels, inputs.label_names, title, axes, limits)))
     return frames
 
 
@@ -308,7 +305,7 @@ def reconstruction_frames(inputs: ReportInputs) -> list[np.ndarray]:
         title = f"{inputs.name}: reconstructions, epoch {s.epoch}"
         recon = np.asarray(s.recon, dtype=np.float32)
         fig = reconstructions(originals, recon, title, cols=len(originals))
-        frames.append(_render(fig))
+        frames.append(fg.render(fig))
     return frames
 
 
@@ -326,81 +323,3 @@ def save_gif(frames: list[np.ndarray], path: Path) -> None:
     indexed[0].save(
         path, save_all=True, append_images=indexed[1:], duration=durations, loop=0, optimize=True
     )
-
-
-def _mosaic(rows: Sequence[np.ndarray], cols: int) -> np.ndarray:
-    """Rows of up to `cols` (k, h, w) images tiled into one array, NaN in the gutters.
-
-    One Axes per picture instead of one per image: matplotlib spends ~20 ms per Axes, which
-    made a 20-frame reconstruction GIF take 8 s.
-    """
-    h, w = rows[0].shape[-2:]
-    gap = _gap(h)
-    tile = np.full((len(rows) * (h + gap) - gap, cols * (w + gap) - gap), np.nan, np.float32)
-    for r, images in enumerate(rows):
-        for c, image in enumerate(images):
-            y, x = r * (h + gap), c * (w + gap)
-            tile[y : y + h, x : x + w] = image
-    return tile
-
-
-def _gap(h: int) -> int:
-    return max(1, h // 14)  # 2 px between 28x28 digits, 1 px between 7x7 maps
-
-
-def _row_centres(rows: int, h: int) -> np.ndarray:
-    """y pixel of each mosaic row's centre, for row labels."""
-    return np.arange(rows) * (h + _gap(h)) + (h - 1) / 2
-
-
-def _show_mosaic(
-    ax: Axes, tile: np.ndarray, cmap: str = "gray", vmin: float = 0.0, vmax: float = 1.0
-) -> AxesImage:
-    """Show a mosaic pixel-exact (nearest), gutters white, no ticks or frame."""
-    palette = colormaps[cmap].with_extremes(bad="white")
-    shown = ax.imshow(tile, cmap=palette, vmin=vmin, vmax=vmax, interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.tick_params(length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    return shown
-
-
-def _colours(labels: np.ndarray) -> np.ndarray:
-    return PALETTE[np.asarray(labels, dtype=np.int64) % len(PALETTE)]
-
-
-def _dot(n: int) -> float:
-    """Marker area: small for 10,000 points, bigger for the 1,000-point animation frames."""
-    return 2.0 if n > 3000 else 6.0
-
-
-def _legend(fig: Figure, names: list[str]) -> None:
-    handles = [
-        Line2D([], [], linestyle="", marker="o", color=PALETTE[i % 10], label=n)
-        for i, n in enumerate(names)
-    ]
-    fig.legend(
-        handles=handles, loc="outside right center", title="label", fontsize="small", frameon=False
-    )
-
-
-def _subsample(n: int, most: int) -> np.ndarray:
-    """Up to `most` of range(n) in a fixed random order (seeded: same picture every run)."""
-    return np.random.default_rng(0).permutation(n)[:most]
-
-
-def _limits(points: np.ndarray) -> Limits:
-    """Axis limits covering all frames; percentiles so a few outliers do not shrink the cloud."""
-    lo, hi = np.percentile(points, [0.5, 99.5], axis=0)
-    pad = 0.05 * np.maximum(hi - lo, 1e-6)
-    return lo - pad, hi + pad
-
-
-def _render(fig: Figure) -> np.ndarray:
-    """The figure as an (H, W, 3) uint8 RGB array."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="rgba")  # raw RGBA bytes; typed, unlike Agg's buffer_rgba()
-    width, height = fig.canvas.get_width_height(physical=True)
-    return np.frombuffer(buffer.getvalue(), np.uint8).reshape(height, width, 4)[..., :3]
