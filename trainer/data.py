@@ -74,10 +74,12 @@ def load_torchvision(dataset: str, root: str, train: bool, download: bool) -> Sp
     where = Path(root).resolve() / cls.__name__ / "raw"
     try:
         ds = cls(root, train=train, download=download)
-    except RuntimeError as exc:  # torchvision: "Dataset not found. You can use download=True"
+    except RuntimeError as exc:  # "Dataset not found", or (with download) "Error downloading"
+        fix = "or check the connection and retry" if download else "or drop --no-download"
         raise DatasetNotFoundError(
-            f"{cls.__name__} not found under {where}; pass --data-root DIR pointing at a "
-            f"folder that holds {cls.__name__}/raw, or drop --no-download to fetch it"
+            f"{cls.__name__} not found under {where}"
+            + (" and downloading it failed" if download else "")
+            + f"; pass --data-root DIR pointing at a folder that holds {cls.__name__}/raw, {fix}"
         ) from exc
     except OSError as exc:  # download attempted but offline or refused
         raise DatasetNotFoundError(
