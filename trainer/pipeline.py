@@ -43,7 +43,6 @@ def train_and_export(cfg: TrainConfig, splits: Splits) -> Path:
         samples = decode_prior(model, prior, n=10_000, seed=cfg.seed)
         save_torchscript(model, folder / "model.pt", data.test.pixels()[:8])
         mean, axes = pca_fit(train_z.numpy(), 3)
-        test_view = ((test_z.numpy() - mean) @ axes).astype(np.float32)
         tsne = ev.tsne_2d(test_z.numpy(), seed=cfg.seed)
         embeddings = save_embeddings(
             folder / "embeddings.npz", test_z.numpy(), data.test.labels.numpy(), (mean, axes), tsne
@@ -58,7 +57,6 @@ def train_and_export(cfg: TrainConfig, splits: Splits) -> Path:
                 data,
                 train_z,
                 test_z,
-                test_view,
                 tsne,
                 samples[:64],
                 (mean, axes),
@@ -116,6 +114,11 @@ def pca_fit(z: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray]:
     return mean, vt[:dims].T
 
 
+def project(z: torch.Tensor, pca: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The 3-D view of latents: (z - mean) @ axes, as save_embeddings stores it."""
+    return ((z.numpy() - pca[0]) @ pca[1]).astype(np.float32)
+
+
 def compute_metrics(
     cfg: TrainConfig,
     model: nn.Module,
@@ -153,7 +156,6 @@ def report_inputs(
     data: Splits,
     train_z: torch.Tensor,
     test_z: torch.Tensor,
-    test_view: np.ndarray,
     tsne: np.ndarray,
     samples: torch.Tensor,
     pca: tuple[np.ndarray, np.ndarray],
@@ -169,10 +171,10 @@ def report_inputs(
         history=result.history,
         snapshot_originals=test.pixels(probe_indices(test)).numpy(),
         snapshot_labels=test.labels[:n_snap].numpy(),
-        train_view3d=((train_z.numpy() - pca[0]) @ pca[1]).astype(np.float32),
+        train_view3d=project(train_z, pca),
         train_labels=data.train.labels.numpy(),
         test_latents=test_z.numpy(),
-        test_view3d=test_view,
+        test_view3d=project(test_z, pca),
         test_tsne=tsne,
         test_labels=test.labels.numpy(),
         originals=originals.numpy(),
