@@ -38,7 +38,7 @@ class EmbeddingsSpec(_Open):
     split: str = "test"
     count: int = Field(ge=0)
     view3d: Literal["latent", "pca"]
-    projection: ProjectionSpec | None = None
+    projection: ProjectionSpec  # the map to the 3-D view, for latents not in the file
     has_latents: bool
     tsne: bool = False
 

@@ -50,21 +50,6 @@ class Projection:
         out: Array = (z @ self.weight + self.bias).astype(np.float32)
         return out
 
-    @classmethod
-    def identity(cls) -> Projection:
-        return cls(np.eye(3, dtype=np.float32), np.zeros(3, dtype=np.float32))
-
-    @classmethod
-    def fit(cls, latents: Array, view3d: Array) -> Projection | None:
-        """Recover the view (PCA: affine in the latent) from the stored pairs; None if the
-        view is not affine in the latent (then no 3-D view is given for new latents)."""
-        design = np.hstack([latents, np.ones((len(latents), 1), np.float32)]).astype(np.float64)
-        coef, *_ = np.linalg.lstsq(design, view3d.astype(np.float64), rcond=None)
-        err = np.abs(design @ coef - view3d).max(initial=0.0)
-        if err > 1e-3 * max(1.0, float(np.abs(view3d).max(initial=0.0))):
-            return None
-        return cls(coef[:-1].astype(np.float32), coef[-1].astype(np.float32))
-
 
 @dataclass(frozen=True)
 class ServedModel:
@@ -74,7 +59,7 @@ class ServedModel:
     module: torch.jit.ScriptModule = field(repr=False)
     prior: Prior = field(repr=False)
     embeddings: EmbeddingTable = field(repr=False)
-    projection: Projection | None = field(repr=False)
+    projection: Projection = field(repr=False)
 
     @property
     def latent_dim(self) -> int:
@@ -103,8 +88,8 @@ class ServedModel:
             z = self.prior.sample(n, generator)
             return z.numpy().copy(), _pixels(self.module.decode(z))
 
-    def view3d(self, latents: Array) -> Array | None:
-        return None if self.projection is None else self.projection(latents)
+    def view3d(self, latents: Array) -> Array:
+        return self.projection(latents)
 
 
 def _pixels(decoded: torch.Tensor) -> Array:

@@ -92,7 +92,7 @@ def load_model(folder: Path) -> ServedModel:
         module=module,
         prior=Prior.from_spec(manifest.prior),
         embeddings=embeddings,
-        projection=_projection(manifest, embeddings),
+        projection=_projection(manifest),
     )
 
 
@@ -150,16 +150,15 @@ def _smoke_test(module: torch.jit.ScriptModule, latent_dim: int) -> None:
                 )
 
 
-def _projection(manifest: Manifest, table: EmbeddingTable) -> Projection | None:
-    spec = manifest.embeddings.projection
-    if spec is not None:
-        axes = np.asarray(spec.axes, dtype=np.float32)
-        return Projection(axes, -np.asarray(spec.mean, dtype=np.float32) @ axes)
-    if manifest.embeddings.view3d == "latent" and manifest.latent_dim == 3:
-        return Projection.identity()
-    if table.latents is None or len(table) < manifest.latent_dim + 1:
-        return None
-    return Projection.fit(table.latents, table.view3d)
+def _projection(manifest: Manifest) -> Projection:
+    spec, dim = manifest.embeddings.projection, manifest.latent_dim
+    mean, axes = np.asarray(spec.mean, np.float32), np.asarray(spec.axes, np.float32)
+    if mean.shape != (dim,) or axes.shape != (dim, 3):
+        raise BrokenModel(
+            f"embeddings.projection has shapes {mean.shape}, {axes.shape}; "
+            f"expected ({dim},) and ({dim}, 3)"
+        )
+    return Projection(axes, -mean @ axes)
 
 
 def _sha256(path: Path) -> str:

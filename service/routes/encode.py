@@ -19,15 +19,10 @@ router = APIRouter(tags=["images"])
 _ERRORS = errors(401, 404, 413, 415, 422)
 
 
-def _views(served: ServedModel, latents: np.ndarray[Any, Any]) -> Any:
-    view = served.view3d(latents)
-    return None if view is None else rounded(view)
-
-
 def _encoded(
     served: ServedModel, latents: np.ndarray[Any, Any], single: bool
 ) -> EncodeOne | EncodeBatch:
-    z, view = rounded(latents), _views(served, latents)
+    z, view = rounded(latents), rounded(served.view3d(latents))
     if single:
         return EncodeOne(model=served.name, latent=z[0], view3d=None if view is None else view[0])
     return EncodeBatch(model=served.name, latents=z, view3d=view)
