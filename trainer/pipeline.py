@@ -25,6 +25,7 @@ from trainer.export import (
     write_manifest,
 )  # fmt: skip
 from trainer.nets import LATENT_SHAPES, VAE
+from trainer.onnx_export import save_onnx
 from trainer.report import ReportInputs, write_report
 from trainer.train import FitResult, fit, probe_indices
 
@@ -42,6 +43,7 @@ def train_and_export(cfg: TrainConfig, splits: Splits) -> Path:
         prior = fit_prior(train_z, standard_normal=isinstance(model, VAE))
         samples = decode_prior(model, prior, n=10_000, seed=cfg.seed)
         save_torchscript(model, folder / "model.pt", data.test.pixels()[:8])
+        artifacts = {"onnx": save_onnx(model, folder, int(test_z.shape[1]))}
         mean, axes = pca_fit(train_z.numpy(), 3)
         tsne = ev.tsne_2d(test_z.numpy(), seed=cfg.seed)
         embeddings = save_embeddings(
@@ -76,6 +78,7 @@ def train_and_export(cfg: TrainConfig, splits: Splits) -> Path:
             "prior": prior,
             "embeddings": embeddings,
             "model_sha256": sha256(folder / "model.pt"),
+            "artifacts": artifacts,
             "torch_version": torch.__version__,
             "training": {"seconds": round(result.seconds, 2), "device": result.device,
                          "epochs": cfg.epochs},
