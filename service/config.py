@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -22,10 +22,27 @@ class Settings(BaseSettings):
     default_model: str = "mlp3d"  # used when a request names no ?model=
     host: str = "0.0.0.0"  # `python -m service` binds here
     port: Annotated[int, Field(ge=1, le=65535)] = 8000  # ... and here
-    torch_threads: Annotated[int, Field(ge=1)] = 1  # intra-op threads; 1 suits many small requests
-    # Threads running the sync (torch) handlers; more requests wait their turn. A few per
+    # Worker processes of `python -m service`; unset: the CPUs this process may use (its
+    # affinity and cgroup CPU limit), so a container follows its --cpus / Kubernetes limit.
+    workers: Annotated[int, Field(ge=1)] | None = None
+    # Model runtime: auto = ONNX Runtime where the manifest lists ONNX files, else TorchScript.
+    engine: Literal["auto", "onnx", "torchscript"] = "auto"
+    # Intra-op threads of the runtime (ONNX Runtime or torch) per worker: one, because the
+    # workers already use every core and these models are far too small to split.
+    torch_threads: Annotated[int, Field(ge=1)] = 1
+    # Threads for the blocking handler work (image decoding, embeddings rendering). A few per
     # core: more only adds GIL contention and tail latency.
     worker_threads: Annotated[int, Field(ge=1)] = 4
+    # Dynamic batching (service/engine/batcher.py): rows per forward pass; 1 turns it off.
+    max_batch_size: Annotated[int, Field(ge=1)] = 64
+    # How long a batch waits to fill once a request is queued; 0 = take what has arrived.
+    max_batch_delay_ms: Annotated[float, Field(ge=0, le=1000)] = 0.0
+    max_queue: Annotated[int, Field(ge=1)] = 256  # waiting requests per model verb; more: 503
+    request_timeout_s: Annotated[float, Field(gt=0)] = 10.0  # queued longer than this: 503
+    # Batches expected to take less than this run on the event loop (no thread hand-off).
+    inline_budget_ms: Annotated[float, Field(ge=0)] = 1.0
+    # SIGTERM: stop accepting, let in-flight requests finish for at most this long, exit 0.
+    graceful_timeout_s: Annotated[float, Field(gt=0)] = 20.0
     max_body_bytes: Annotated[int, Field(ge=1024)] = 4 * 1024 * 1024  # request bodies above -> 413
     # width x height above -> 413. At most Pillow's own bomb threshold (89,478,485), so an
     # image Pillow warns about is always one this service rejects anyway.
@@ -37,6 +54,9 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = []
     api_key: SecretStr | None = None  # when set, every endpoint but health/metrics needs it
     log_level: str = "info"  # for `python -m service`
+    # One log line per request (uvicorn's access log). Off: it costs ~10% of a /decode, and
+    # /metrics already counts every request by route, model and status.
+    access_log: bool = False
 
     @field_validator("cors_origins", mode="before")
     @classmethod

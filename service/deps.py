@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader
 
+from service.engine.engine import Engine
 from service.errors import NotReady, Unauthorized
 from service.inputs import ImagePayload, read_image_payload
 from service.model import ServedModel
@@ -38,6 +39,16 @@ async def get_registry(request: Request) -> Registry:
 
 
 RegistryDep = Annotated[Registry, Depends(get_registry)]
+
+
+async def get_engine(request: Request) -> Engine:
+    engine: Engine | None = request.app.state.service.engine
+    if engine is None:
+        raise NotReady("the service is starting; models are not loaded yet")
+    return engine
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
 async def get_model(

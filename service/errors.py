@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,6 +20,7 @@ class ApiError(Exception):
 
     status = 400
     code = "bad_request"
+    headers: ClassVar[dict[str, str] | None] = None
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -50,6 +51,14 @@ class ModelNotFound(ApiError):
 
 class NotReady(ApiError):
     status, code = 503, "not_ready"
+
+
+class Overloaded(ApiError):
+    """The request was not run: its model's queue is full or it waited too long. Clients
+    should retry after a moment (Retry-After), as with Triton's and KServe's 503s."""
+
+    status, code = 503, "overloaded"
+    headers: ClassVar[dict[str, str] | None] = {"Retry-After": "1"}
 
 
 class Unauthorized(ApiError):
@@ -96,7 +105,7 @@ def describe_validation(errors: Sequence[Any]) -> str:
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.message)
+    return error_response(exc.status, exc.code, exc.message, exc.headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -7,13 +7,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import torch
 from anyio import to_thread
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from service.config import Settings, get_settings
 from service.deps import require_api_key
+from service.engine.batcher import BatchPolicy
+from service.engine.engine import Engine
 from service.errors import install_error_handlers
 from service.metrics import Metrics
 from service.middleware import ServiceMiddleware
@@ -33,19 +34,33 @@ unless you send `Accept: application/json`. Every error has the same JSON shape:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Load every model folder once; nothing is loaded per request."""
+    """Load every model folder once and start the engine; nothing is loaded per request."""
     state: ServiceState = app.state.service
     settings = state.settings
     if not logging.getLogger().handlers:  # plain `uvicorn service.main:app`: show our logs
         logging.basicConfig(level=settings.log_level.upper())
-    torch.set_num_threads(settings.torch_threads)
     to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
-    registry = load_registry(settings.model_dir, settings.default_model)
+    registry = load_registry(
+        settings.model_dir, settings.default_model, settings.engine, settings.torch_threads
+    )
     state.metrics.models_loaded.set(len(registry.models))
     state.metrics.models_failed.set(len(registry.failed))
+    state.engine = Engine(batch_policy(settings), state.metrics)
     state.registry = registry
     yield
     state.registry = None
+    await state.engine.close()
+    state.engine = None
+
+
+def batch_policy(settings: Settings) -> BatchPolicy:
+    return BatchPolicy(
+        max_rows=settings.max_batch_size,
+        max_delay=settings.max_batch_delay_ms / 1000,
+        max_queue=settings.max_queue,
+        timeout=settings.request_timeout_s,
+        inline_budget=settings.inline_budget_ms / 1000,
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -43,6 +43,21 @@ class EmbeddingsSpec(_Open):
     tsne: bool = False
 
 
+class ArtifactFile(_Open):
+    file: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class OnnxArtifacts(_Open):
+    opset: int
+    encode: ArtifactFile
+    decode: ArtifactFile
+
+
+class Artifacts(_Open):
+    onnx: OnnxArtifacts | None = None
+
+
 class Manifest(_Open):
     format_version: Literal[1]
     name: str
@@ -55,6 +70,7 @@ class Manifest(_Open):
     prior: PriorSpec
     embeddings: EmbeddingsSpec
     model_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    artifacts: Artifacts | None = None  # absent in folders from before ONNX export
 
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:

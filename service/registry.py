@@ -1,21 +1,20 @@
-"""Loads models/ once at start-up: every folder is checked (manifest, sha256, TorchScript,
-embeddings) and either served or skipped with the reason logged and kept for /readyz."""
+"""Loads models/ once at start-up: every folder is checked (manifest, sha256, runtime smoke
+test, embeddings) and either served or skipped with the reason logged and kept for /readyz."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from pydantic import ValidationError
 
 from service.embeddings import EmbeddingTable
+from service.engine.runtime import EngineChoice, OnnxRuntime, Runtime, TorchScriptRuntime
 from service.errors import ModelNotFound, NotReady
 from service.manifest import Manifest
 from service.model import Prior, Projection, ServedModel
@@ -44,7 +43,9 @@ class Registry:
         return self.models[key]
 
 
-def load_registry(model_dir: Path, default: str) -> Registry:
+def load_registry(
+    model_dir: Path, default: str, engine: EngineChoice = "auto", threads: int = 1
+) -> Registry:
     """Every model folder under `model_dir` (names starting with . or _ are not models)."""
     registry = Registry()
     if not model_dir.is_dir():
@@ -54,11 +55,11 @@ def load_registry(model_dir: Path, default: str) -> Registry:
         if not folder.is_dir() or folder.name.startswith((".", "_")):
             continue
         try:
-            registry.models[folder.name] = load_model(folder)
+            registry.models[folder.name] = load_model(folder, engine, threads)
         except BrokenModel as exc:
             registry.failed[folder.name] = str(exc)
             log.warning("skipping model %s: %s", folder.name, exc)
-        except Exception as exc:  # torch.jit.load and numpy raise many kinds
+        except Exception as exc:  # the runtimes and numpy raise many kinds
             registry.failed[folder.name] = f"cannot load: {type(exc).__name__}"
             log.warning("skipping model %s", folder.name, exc_info=True)
     registry.default = _pick_default(registry, default)
@@ -74,26 +75,43 @@ def _pick_default(registry: Registry, wanted: str) -> str | None:
     return fallback
 
 
-def load_model(folder: Path) -> ServedModel:
-    """One folder of the model repository, checked end to end."""
+def load_model(folder: Path, engine: EngineChoice = "auto", threads: int = 1) -> ServedModel:
+    """One folder of the model repository, checked end to end. Its embeddings bodies are
+    rendered on first request, not here: start-up only reads and checks."""
     manifest_json = _read_manifest(folder / "manifest.json")
     manifest = _validate(manifest_json)
     if manifest.name != folder.name:
         log.info(
             "folder %s holds manifest name %r; serving it as %s", folder, manifest.name, folder.name
         )
-    module = _load_module(folder / "model.pt", manifest)
+    _check_sha256(folder / "model.pt", manifest.model_sha256)
+    runtime = _load_runtime(folder, manifest, engine, threads)
+    _smoke_test(runtime, manifest.latent_dim)
     embeddings = EmbeddingTable.load(folder / manifest.embeddings.file, folder.name, manifest)
-    embeddings.render("json", 0, None)  # the plot's usual request: warm from the first call
     return ServedModel(
         name=folder.name,
         manifest=manifest,
         manifest_json=manifest_json,
-        module=module,
+        runtime=runtime,
         prior=Prior.from_spec(manifest.prior),
         embeddings=embeddings,
         projection=_projection(manifest),
     )
+
+
+def _load_runtime(folder: Path, manifest: Manifest, engine: EngineChoice, threads: int) -> Runtime:
+    """ONNX when the manifest lists it (unless LATENTLAB_ENGINE=torchscript), else model.pt."""
+    onnx = manifest.artifacts.onnx if manifest.artifacts else None
+    if engine == "onnx" and onnx is None:
+        raise BrokenModel(
+            "no ONNX artifacts (LATENTLAB_ENGINE=onnx); run python -m trainer.onnx_export"
+        )
+    if onnx is not None and engine != "torchscript":
+        encoder, decoder = folder / onnx.encode.file, folder / onnx.decode.file
+        _check_sha256(encoder, onnx.encode.sha256)
+        _check_sha256(decoder, onnx.decode.sha256)
+        return OnnxRuntime(encoder, decoder, threads)
+    return TorchScriptRuntime(folder / "model.pt", threads)
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
@@ -117,37 +135,27 @@ def _validate(data: dict[str, Any]) -> Manifest:
         raise BrokenModel(f"manifest.json: {where}: {first['msg']}") from exc
 
 
-def _load_module(path: Path, manifest: Manifest) -> torch.jit.ScriptModule:
+def _check_sha256(path: Path, expected: str) -> None:
     if not path.is_file():
-        raise BrokenModel("model.pt is missing")
+        raise BrokenModel(f"{path.name} is missing")
     digest = _sha256(path)
-    if digest != manifest.model_sha256:
+    if digest != expected:
         raise BrokenModel(
-            f"model.pt sha256 {digest[:12]}... does not match the manifest's "
-            f"{manifest.model_sha256[:12]}...; re-export the model"
+            f"{path.name} sha256 {digest[:12]}... does not match the manifest's "
+            f"{expected[:12]}...; re-export the model"
         )
-    with warnings.catch_warnings():
-        # TorchScript is the artifact format by contract (docs/model-format.md); torch's
-        # deprecation notice would only repeat itself once per model in the server log.
-        warnings.filterwarnings("ignore", r".*torch\.jit\.load", FutureWarning)
-        loaded = torch.jit.load(str(path), map_location="cpu")  # type: ignore[no-untyped-call]
-    module: torch.jit.ScriptModule = loaded
-    module.eval()
-    _smoke_test(module, manifest.latent_dim)
-    return module
 
 
-def _smoke_test(module: torch.jit.ScriptModule, latent_dim: int) -> None:
-    """Both verbs run and give the contract's shapes; a few calls also warm TorchScript up."""
-    with torch.inference_mode():
-        for n in (1, 2, 1):
-            z = module.encode(torch.zeros(n, 1, 28, 28))
-            x = module.decode(torch.zeros(n, latent_dim))
-            if tuple(z.shape) != (n, latent_dim) or tuple(x.shape) != (n, 1, 28, 28):
-                raise BrokenModel(
-                    f"model.pt gives latents {tuple(z.shape)} and images {tuple(x.shape)}; "
-                    f"expected ({n}, {latent_dim}) and ({n}, 1, 28, 28)"
-                )
+def _smoke_test(runtime: Runtime, latent_dim: int) -> None:
+    """Both verbs run and give the contract's shapes; a few calls also warm the runtime up."""
+    for n in (1, 2, 1):
+        z = runtime.encode(np.zeros((n, 1, 28, 28), np.float32))
+        x = runtime.decode(np.zeros((n, latent_dim), np.float32))
+        if tuple(z.shape) != (n, latent_dim) or tuple(x.shape) != (n, 1, 28, 28):
+            raise BrokenModel(
+                f"{runtime.kind} gives latents {tuple(z.shape)} and images {tuple(x.shape)}; "
+                f"expected ({n}, {latent_dim}) and ({n}, 1, 28, 28)"
+            )
 
 
 def _projection(manifest: Manifest) -> Projection:

@@ -24,7 +24,7 @@ SAMPLE = Path(__file__).parent / "fixtures" / "mnist_test_sample.npz"
 # name -> (zoo design, epochs): enough for real reconstructions, ~10 s on 2 cores.
 FIXTURE_MODELS = {"mlp3d": ("mlp3d", 12), "conv32": ("conv32", 8)}
 # Broken folders the service must skip (and report in /readyz) while the others serve.
-BROKEN = ("bad-hash", "bad-json", "bad-torchscript", "no-embeddings")
+BROKEN = ("bad-hash", "bad-json", "bad-onnx", "bad-torchscript", "no-embeddings")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -62,14 +62,31 @@ def _break(out: Path) -> None:
     with (out / "bad-hash" / "model.pt").open("ab") as f:
         f.write(b"tampered")
     (out / "bad-json" / "manifest.json").write_text('{"format_version": 1, "name": ')
-    folder = out / "bad-torchscript"
+    folder = out / "bad-torchscript"  # a folder from before ONNX export, so model.pt is run
+    old_format(folder)
     (folder / "model.pt").write_bytes(b"not a TorchScript archive")
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["model_sha256"] = hashlib.sha256(b"not a TorchScript archive").hexdigest()
     (folder / "manifest.json").write_text(json.dumps(manifest))
+    folder = out / "bad-onnx"
+    (folder / "decoder.onnx").write_bytes(b"not an ONNX graph")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["artifacts"]["onnx"]["decode"]["sha256"] = hashlib.sha256(
+        b"not an ONNX graph"
+    ).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
     (out / "no-embeddings" / "embeddings.npz").unlink()
     (out / "_scratch").mkdir()  # not a model: names starting with _ or . are skipped
     (out / ".tmp-mlp3d-123").mkdir()
+
+
+def old_format(folder: Path) -> None:
+    """Make a model folder look like one the trainer wrote before it exported ONNX."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["artifacts"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    for path in folder.glob("*.onnx"):
+        path.unlink()
 
 
 @pytest.fixture(scope="session")

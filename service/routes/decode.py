@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 
-from service.deps import ModelDep, ScaleQuery, StateDep
+from service.deps import EngineDep, ModelDep, ScaleQuery, StateDep
 from service.inputs import latent_batch
-from service.responses import check_cap, json_response, png_response, rounded, wants_json
+from service.responses import check_cap, images_response, rounded
 from service.routes.docs import PNG, errors
 from service.schemas import DecodeBatch, DecodeOne, DecodeRequest, SampleResponse
 
@@ -20,38 +21,40 @@ router = APIRouter(tags=["latents"])
 @router.post(
     "/decode",
     response_model=DecodeOne | DecodeBatch,
-    responses={200: PNG, **errors(401, 404, 413, 422)},
+    responses={200: PNG, **errors(401, 404, 413, 422, 503)},
 )
-def decode(
+async def decode(
     request: Request,
     body: DecodeRequest,
     served: ModelDep,
     state: StateDep,
+    engine: EngineDep,
     scale: ScaleQuery = 1,
 ) -> Response:
     """Decode a latent to a 28x28 PNG (a batch to a grid); Accept: application/json for pixels."""
     settings = state.settings
     check_cap("scale", scale, settings.max_scale, "LATENTLAB_MAX_SCALE")
     latents, single = latent_batch(body, served.name, served.latent_dim, settings.max_batch)
-    with state.metrics.time_inference(served.name, "decode"):
-        images = served.decode(latents)
-    if not wants_json(request):
-        return png_response(images, scale)
-    pixels = rounded(images, 4)
-    if single:
-        return json_response(request, DecodeOne(model=served.name, pixels=pixels[0]))
-    return json_response(request, DecodeBatch(model=served.name, pixels=pixels))
+    images = await engine.decode(served, latents)
+
+    def as_json(pixels: list[Any]) -> BaseModel:
+        if single:
+            return DecodeOne(model=served.name, pixels=pixels[0])
+        return DecodeBatch(model=served.name, pixels=pixels)
+
+    return await images_response(request, images, scale, as_json)
 
 
 @router.get(
     "/sample",
     response_model=SampleResponse,
-    responses={200: PNG, **errors(401, 404, 422)},
+    responses={200: PNG, **errors(401, 404, 422, 503)},
 )
-def sample(
+async def sample(
     request: Request,
     served: ModelDep,
     state: StateDep,
+    engine: EngineDep,
     n: Annotated[int, Query(ge=1, description="how many samples")] = 16,
     seed: Annotated[int | None, Query(ge=0, lt=2**63, description="same seed, same output")] = None,
     scale: ScaleQuery = 1,
@@ -60,11 +63,10 @@ def sample(
     check_cap("n", n, state.settings.max_samples, "LATENTLAB_MAX_SAMPLES")
     check_cap("scale", scale, state.settings.max_scale, "LATENTLAB_MAX_SCALE")
     seed = secrets.randbelow(2**63) if seed is None else seed
-    with state.metrics.time_inference(served.name, "sample"):
-        latents, images = served.sample(n, seed)
-    if not wants_json(request):
-        return png_response(images, scale, **{"X-Seed": str(seed)})
-    body = SampleResponse(
-        model=served.name, seed=seed, latents=rounded(latents), pixels=rounded(images, 4)
-    )
-    return json_response(request, body, **{"X-Seed": str(seed)})
+    latents = served.prior_latents(n, seed)
+    images = await engine.decode(served, latents)
+
+    def as_json(pixels: list[Any]) -> BaseModel:
+        return SampleResponse(model=served.name, seed=seed, latents=rounded(latents), pixels=pixels)
+
+    return await images_response(request, images, scale, as_json, **{"X-Seed": str(seed)})

@@ -6,17 +6,19 @@ from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from pydantic import BaseModel
 
-from service.deps import ImagesDep, InvertQuery, ModelDep, ScaleQuery, StateDep
+from service.deps import EngineDep, ImagesDep, InvertQuery, ModelDep, ScaleQuery, StateDep
 from service.inputs import image_batch
 from service.model import ServedModel
-from service.responses import check_cap, json_response, png_response, rounded, wants_json
+from service.responses import check_cap, images_response, rounded
 from service.routes.docs import IMAGE_BODY, PNG, errors
 from service.schemas import EncodeBatch, EncodeOne, ReconstructBatch, ReconstructOne
 
 router = APIRouter(tags=["images"])
-_ERRORS = errors(401, 404, 413, 415, 422)
+_ERRORS = errors(401, 404, 413, 415, 422, 503)
 
 
 def _encoded(
@@ -29,17 +31,20 @@ def _encoded(
 
 
 @router.post("/encode", openapi_extra=IMAGE_BODY, responses=_ERRORS)
-def encode(
+async def encode(
     served: ModelDep,
     payload: ImagesDep,
     state: StateDep,
+    engine: EngineDep,
     invert: InvertQuery = "auto",
 ) -> EncodeOne | EncodeBatch:
     """Encode an image (or a batch) to its latent and its point in the 3-D embeddings view."""
     settings = state.settings
-    images, single = image_batch(payload, invert, settings.max_pixels, settings.max_batch)
-    with state.metrics.time_inference(served.name, "encode"):
-        latents = served.encode(images)
+    # Decoding and centring uploads takes milliseconds: a worker thread, not the event loop.
+    images, single = await run_in_threadpool(
+        image_batch, payload, invert, settings.max_pixels, settings.max_batch
+    )
+    latents = await engine.encode(served, images)
     return _encoded(served, latents, single)
 
 
@@ -63,20 +68,25 @@ def _reconstructed(
     response_model=ReconstructOne | ReconstructBatch,
     responses={200: PNG, **_ERRORS},
 )
-def reconstruct(
+async def reconstruct(
     request: Request,
     served: ModelDep,
     payload: ImagesDep,
     state: StateDep,
+    engine: EngineDep,
     invert: InvertQuery = "auto",
     scale: ScaleQuery = 1,
 ) -> Response:
     """Encode and decode an image: a PNG, or with Accept: application/json the latent and MSE."""
     settings = state.settings
     check_cap("scale", scale, settings.max_scale, "LATENTLAB_MAX_SCALE")
-    images, single = image_batch(payload, invert, settings.max_pixels, settings.max_batch)
-    with state.metrics.time_inference(served.name, "forward"):
-        latents, recon = served.reconstruct(images)
-    if wants_json(request):
-        return json_response(request, _reconstructed(served, images, latents, recon, single))
-    return png_response(recon, scale)
+    images, single = await run_in_threadpool(
+        image_batch, payload, invert, settings.max_pixels, settings.max_batch
+    )
+    latents = await engine.encode(served, images)
+    recon = await engine.decode(served, latents)
+
+    def as_json(pixels: list[Any]) -> BaseModel:
+        return _reconstructed(served, images, latents, recon, single)
+
+    return await images_response(request, recon, scale, as_json)

@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from PIL import Image
 
-from service.deps import ModelDep, ScaleQuery, StateDep
+from service.deps import EngineDep, ModelDep, ScaleQuery, StateDep
 from service.errors import InvalidInput
 from service.responses import check_cap, json_response, rounded, wants_json
 from service.routes.docs import errors
@@ -46,24 +47,28 @@ def strip_png(images: Array, scale: int) -> bytes:
 @router.post(
     "/interpolate",
     response_model=InterpolateResponse,
-    responses={200: STRIP, **errors(401, 404, 413, 422)},
+    responses={200: STRIP, **errors(401, 404, 413, 422, 503)},
 )
-def interpolate(
+async def interpolate(
     request: Request,
     body: InterpolateRequest,
     served: ModelDep,
     state: StateDep,
+    engine: EngineDep,
     scale: ScaleQuery = 1,
 ) -> Response:
     """Decode `steps` latents on the line from start to end: a PNG strip, or JSON pixels."""
     check_cap("steps", body.steps, state.settings.max_batch, "LATENTLAB_MAX_BATCH")
     check_cap("scale", scale, state.settings.max_scale, "LATENTLAB_MAX_SCALE")
     latents = line(body, served.name, served.latent_dim)
-    with state.metrics.time_inference(served.name, "decode"):
-        images = served.decode(latents)
-    if not wants_json(request):
-        return Response(strip_png(images, scale), media_type="image/png")
-    reply = InterpolateResponse(
-        model=served.name, latents=rounded(latents), pixels=rounded(images, 4)
-    )
-    return json_response(request, reply)
+    images = await engine.decode(served, latents)
+
+    def build() -> Response:
+        if not wants_json(request):
+            return Response(strip_png(images, scale), media_type="image/png")
+        reply = InterpolateResponse(
+            model=served.name, latents=rounded(latents), pixels=rounded(images, 4)
+        )
+        return json_response(request, reply)
+
+    return await run_in_threadpool(build)
