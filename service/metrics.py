@@ -77,9 +77,9 @@ class Metrics:
         )
         self.models_loaded = Gauge(
             "latentlab_models_loaded",
-            "Models serving (the lowest count among live workers).",
+            "Models serving (each worker loads its own; the highest count among workers).",
             registry=reg,
-            multiprocess_mode="livemin",
+            multiprocess_mode="livemax",
         )
         self.models_failed = Gauge(
             "latentlab_models_failed",

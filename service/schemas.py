@@ -124,6 +124,7 @@ class Readiness(BaseModel):
     models: list[str]
     default: str | None
     failed: dict[str, str] = Field(description="model folders skipped, with the reason")
+    worker: int = Field(description="process id of the worker that answered (one of several)")
 
 
 class ErrorDetail(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -21,7 +23,7 @@ async def healthz() -> Health:
 
 @router.get("/readyz", responses={503: {"model": Readiness, "description": "no model loaded"}})
 async def readyz(state: StateDep) -> JSONResponse:
-    """Ready once at least one model is loaded; lists model folders that failed to load."""
+    """Ready once this worker has loaded at least one model; lists folders that failed."""
     registry = state.registry or Registry()
     ready = bool(registry.models)
     body = Readiness(
@@ -29,6 +31,7 @@ async def readyz(state: StateDep) -> JSONResponse:
         models=sorted(registry.models),
         default=registry.default,
         failed=registry.failed,
+        worker=os.getpid(),
     ).model_dump()
     if not ready:
         body["error"] = {"code": "not_ready", "message": "no model is loaded", "status": 503}
