@@ -51,6 +51,15 @@ async def get_engine(request: Request) -> Engine:
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
+def running(request: Request) -> tuple[ServiceState, Engine]:
+    """The app's state and engine, for the hot handlers: a plain call, not two dependencies
+    for FastAPI to solve on every request (each costs more than the model on /decode)."""
+    state: ServiceState = request.app.state.service
+    if state.engine is None:
+        raise NotReady("the service is starting; models are not loaded yet")
+    return state, state.engine
+
+
 async def get_model(
     request: Request,
     model: Annotated[

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from service.deps import EngineDep, ModelDep, ScaleQuery, StateDep
+from service.deps import ModelDep, ScaleQuery, running
 from service.inputs import latent_batch
 from service.responses import check_cap, images_response, rounded
 from service.routes.docs import PNG, errors
@@ -27,11 +27,10 @@ async def decode(
     request: Request,
     body: DecodeRequest,
     served: ModelDep,
-    state: StateDep,
-    engine: EngineDep,
     scale: ScaleQuery = 1,
 ) -> Response:
     """Decode a latent to a 28x28 PNG (a batch to a grid); Accept: application/json for pixels."""
+    state, engine = running(request)
     settings = state.settings
     check_cap("scale", scale, settings.max_scale, "LATENTLAB_MAX_SCALE")
     latents, single = latent_batch(body, served.name, served.latent_dim, settings.max_batch)
@@ -53,13 +52,12 @@ async def decode(
 async def sample(
     request: Request,
     served: ModelDep,
-    state: StateDep,
-    engine: EngineDep,
     n: Annotated[int, Query(ge=1, description="how many samples")] = 16,
     seed: Annotated[int | None, Query(ge=0, lt=2**63, description="same seed, same output")] = None,
     scale: ScaleQuery = 1,
 ) -> Response:
     """Draw n latents from the model's prior and decode them: a grid PNG, or JSON."""
+    state, engine = running(request)
     check_cap("n", n, state.settings.max_samples, "LATENTLAB_MAX_SAMPLES")
     check_cap("scale", scale, state.settings.max_scale, "LATENTLAB_MAX_SCALE")
     seed = secrets.randbelow(2**63) if seed is None else seed

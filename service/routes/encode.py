@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from service.deps import EngineDep, ImagesDep, InvertQuery, ModelDep, ScaleQuery, StateDep
+from service.deps import ImagesDep, InvertQuery, ModelDep, ScaleQuery, running
 from service.inputs import image_batch
 from service.model import ServedModel
 from service.responses import check_cap, images_response, rounded
@@ -32,13 +32,13 @@ def _encoded(
 
 @router.post("/encode", openapi_extra=IMAGE_BODY, responses=_ERRORS)
 async def encode(
+    request: Request,
     served: ModelDep,
     payload: ImagesDep,
-    state: StateDep,
-    engine: EngineDep,
     invert: InvertQuery = "auto",
 ) -> EncodeOne | EncodeBatch:
     """Encode an image (or a batch) to its latent and its point in the 3-D embeddings view."""
+    state, engine = running(request)
     settings = state.settings
     # Decoding and centring uploads takes milliseconds: a worker thread, not the event loop.
     images, single = await run_in_threadpool(
@@ -72,12 +72,11 @@ async def reconstruct(
     request: Request,
     served: ModelDep,
     payload: ImagesDep,
-    state: StateDep,
-    engine: EngineDep,
     invert: InvertQuery = "auto",
     scale: ScaleQuery = 1,
 ) -> Response:
     """Encode and decode an image: a PNG, or with Accept: application/json the latent and MSE."""
+    state, engine = running(request)
     settings = state.settings
     check_cap("scale", scale, settings.max_scale, "LATENTLAB_MAX_SCALE")
     images, single = await run_in_threadpool(

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from PIL import Image
 
-from service.deps import EngineDep, ModelDep, ScaleQuery, StateDep
+from service.deps import ModelDep, ScaleQuery, running
 from service.errors import InvalidInput
 from service.responses import check_cap, json_response, rounded, wants_json
 from service.routes.docs import errors
@@ -53,11 +53,10 @@ async def interpolate(
     request: Request,
     body: InterpolateRequest,
     served: ModelDep,
-    state: StateDep,
-    engine: EngineDep,
     scale: ScaleQuery = 1,
 ) -> Response:
     """Decode `steps` latents on the line from start to end: a PNG strip, or JSON pixels."""
+    state, engine = running(request)
     check_cap("steps", body.steps, state.settings.max_batch, "LATENTLAB_MAX_BATCH")
     check_cap("scale", scale, state.settings.max_scale, "LATENTLAB_MAX_SCALE")
     latents = line(body, served.name, served.latent_dim)
