@@ -61,6 +61,8 @@ class Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type h
             self.cfg.set(key, value)
 
     def load(self) -> Any:
+        import onnxruntime  # noqa: F401  # the runtime too (0.3 s), not once per worker
+
         from service.main import app  # in the master, before the fork: imported once
 
         # The imported modules live as long as the process: keep them out of the cyclic GC's

@@ -58,6 +58,11 @@ class Batcher:
         self._arrived = asyncio.Event()
         self._seconds_per_row = 0.0  # running estimate, for the inline-or-thread choice
         self._thread: ThreadPoolExecutor | None = None
+        # Labelled metric children, looked up once rather than on every request.
+        self._depth = metrics.queue_depth.labels(model)
+        self._queue_time = metrics.queue_time.labels(model, verb)
+        self._batch_size = metrics.batch_size.labels(model, verb)
+        self._inference = metrics.inference.labels(model, verb)
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def __call__(self, rows: Array) -> Array:
@@ -71,7 +76,7 @@ class Batcher:
         loop = asyncio.get_running_loop()
         request = _Request(rows, loop.create_future())
         self._queue.append(request)
-        self.metrics.queue_depth.labels(self.model).inc()
+        self._depth.inc()
         self._arrived.set()
         expiry = loop.call_later(self.policy.timeout, self._expire, request)
         try:
@@ -123,7 +128,7 @@ class Batcher:
             not batch or rows + len(self._queue[0].rows) <= self.policy.max_rows
         ):
             request = self._queue.popleft()
-            self.metrics.queue_depth.labels(self.model).dec()
+            self._depth.dec()
             if request.future.done():  # timed out or its client went away
                 continue
             batch.append(request)
@@ -133,9 +138,9 @@ class Batcher:
     async def _execute(self, batch: list[_Request]) -> None:
         now = time.perf_counter()
         for request in batch:
-            self.metrics.queue_time.labels(self.model, self.verb).observe(now - request.queued_at)
+            self._queue_time.observe(now - request.queued_at)
         rows = np.concatenate([r.rows for r in batch]) if len(batch) > 1 else batch[0].rows
-        self.metrics.batch_size.labels(self.model, self.verb).observe(len(rows))
+        self._batch_size.observe(len(rows))
         try:
             out = await self._forward(rows)
         except Exception as exc:  # every request of the batch gets the model's failure
@@ -161,7 +166,7 @@ class Batcher:
             loop = asyncio.get_running_loop()
             out = await loop.run_in_executor(self._thread, self.forward, rows)
         seconds = time.perf_counter() - start
-        self.metrics.inference.labels(self.model, self.verb).observe(seconds)
+        self._inference.observe(seconds)
         per_row = seconds / len(rows)
         self._seconds_per_row = (
             per_row if not self._seconds_per_row else (0.9 * self._seconds_per_row + 0.1 * per_row)
