@@ -188,7 +188,7 @@ def plot(rows: list[Row], levels: list[int], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     names = list(dict.fromkeys(r.server for r in rows))
-    fig, ax = plt.subplots(figsize=(10, 4.5))
+    fig, ax = plt.subplots(figsize=(10, 5.2))
     width = 0.8 / len(names)
     for i, name in enumerate(names):
         values = [next(r.rps for r in rows if r.server == name and r.clients == c) for c in levels]
@@ -196,7 +196,7 @@ def plot(rows: list[Row], levels: list[int], path: Path) -> None:
     ax.set_xticks([x + 0.4 - width / 2 for x in range(len(levels))], [f"c={c}" for c in levels])
     ax.set_ylabel("POST /decode req/s (2-core machine, wrk -t2)")
     ax.set_title("One latent -> the same 28x28 PNG, every server started fresh in one run")
-    ax.legend(fontsize=8, ncol=2)
+    ax.legend(fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.08))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
