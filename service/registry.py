@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from service.embeddings import EmbeddingTable
-from service.engine.runtime import EngineChoice, OnnxRuntime, Runtime, TorchScriptRuntime
+from service.engine.runtime import EngineChoice, Runtime, load_runtime
 from service.errors import ModelNotFound, NotReady
 from service.manifest import Manifest
 from service.model import Prior, Projection, ServedModel
@@ -84,8 +84,11 @@ def load_model(folder: Path, engine: EngineChoice = "auto", threads: int = 1) ->
         log.info(
             "folder %s holds manifest name %r; serving it as %s", folder, manifest.name, folder.name
         )
-    _check_sha256(folder / "model.pt", manifest.model_sha256)
-    runtime = _load_runtime(folder, manifest, engine, threads)
+    check_sha256(folder / "model.pt", manifest.model_sha256)
+    try:
+        runtime = load_runtime(folder, manifest, engine, threads, check_sha256)
+    except ValueError as exc:  # the artifact the settings ask for is not in this folder
+        raise BrokenModel(str(exc)) from exc
     _smoke_test(runtime, manifest.latent_dim)
     embeddings = EmbeddingTable.load(folder / manifest.embeddings.file, folder.name, manifest)
     return ServedModel(
@@ -97,21 +100,6 @@ def load_model(folder: Path, engine: EngineChoice = "auto", threads: int = 1) ->
         embeddings=embeddings,
         projection=_projection(manifest),
     )
-
-
-def _load_runtime(folder: Path, manifest: Manifest, engine: EngineChoice, threads: int) -> Runtime:
-    """ONNX when the manifest lists it (unless LATENTLAB_ENGINE=torchscript), else model.pt."""
-    onnx = manifest.artifacts.onnx if manifest.artifacts else None
-    if engine == "onnx" and onnx is None:
-        raise BrokenModel(
-            "no ONNX artifacts (LATENTLAB_ENGINE=onnx); run python -m trainer.onnx_export"
-        )
-    if onnx is not None and engine != "torchscript":
-        encoder, decoder = folder / onnx.encode.file, folder / onnx.decode.file
-        _check_sha256(encoder, onnx.encode.sha256)
-        _check_sha256(decoder, onnx.decode.sha256)
-        return OnnxRuntime(encoder, decoder, threads)
-    return TorchScriptRuntime(folder / "model.pt", threads)
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
@@ -135,7 +123,7 @@ def _validate(data: dict[str, Any]) -> Manifest:
         raise BrokenModel(f"manifest.json: {where}: {first['msg']}") from exc
 
 
-def _check_sha256(path: Path, expected: str) -> None:
+def check_sha256(path: Path, expected: str) -> None:
     if not path.is_file():
         raise BrokenModel(f"{path.name} is missing")
     digest = _sha256(path)

@@ -8,10 +8,14 @@ torch is imported only when such a folder is loaded."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from service.manifest import Manifest
 
 Array = np.ndarray[Any, np.dtype[np.float32]]
 EngineChoice = Literal["auto", "onnx", "torchscript"]
@@ -87,3 +91,25 @@ class TorchScriptRuntime:
         with self._torch.inference_mode():
             out: Array = self._module.decode(self._torch.from_numpy(latents)).numpy()
             return out
+
+
+def load_runtime(
+    folder: Path,
+    manifest: Manifest,
+    choice: EngineChoice,
+    threads: int,
+    check: Callable[[Path, str], None],
+) -> Runtime:
+    """ONNX when the manifest lists it (unless LATENTLAB_ENGINE=torchscript), else model.pt.
+    `check(path, sha256)` verifies each artifact file before it is loaded."""
+    onnx = manifest.artifacts.onnx if manifest.artifacts else None
+    if choice == "onnx" and onnx is None:
+        raise ValueError(
+            "no ONNX artifacts (LATENTLAB_ENGINE=onnx); run python -m trainer.onnx_export"
+        )
+    if onnx is not None and choice != "torchscript":
+        encoder, decoder = folder / onnx.encode.file, folder / onnx.decode.file
+        check(encoder, onnx.encode.sha256)
+        check(decoder, onnx.decode.sha256)
+        return OnnxRuntime(encoder, decoder, threads)
+    return TorchScriptRuntime(folder / "model.pt", threads)
