@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     request_timeout_s: Annotated[float, Field(gt=0)] = 10.0  # queued longer than this: 503
     # Batches expected to take less than this run on the event loop (no thread hand-off).
     inline_budget_ms: Annotated[float, Field(ge=0)] = 1.0
+    # Live reload: every this many seconds, look for new, changed and removed model versions
+    # and swap them in while serving (service/reload.py). Unset: load once at start-up.
+    poll_seconds: Annotated[float, Field(gt=0)] | None = None
     # SIGTERM: stop accepting, let in-flight requests finish for at most this long, exit 0.
     graceful_timeout_s: Annotated[float, Field(gt=0)] = 20.0
     max_body_bytes: Annotated[int, Field(ge=1024)] = 4 * 1024 * 1024  # request bodies above -> 413

@@ -65,10 +65,15 @@ async def get_model(
     model: Annotated[
         str | None, Query(description="model name from GET /models; default: the service's")
     ] = None,
+    version: Annotated[
+        int | None,
+        Query(ge=1, description="model version from GET /models; default: its latest served"),
+    ] = None,
 ) -> ServedModel:
-    """The model named by ?model=, or the default; 404 lists the names there are."""
+    """The model named by ?model= (or the default) at ?version= (or its default version);
+    404 lists the names or versions there are."""
     # No sub-dependencies on purpose: FastAPI solves each one on the event loop, per request.
-    served = _registry(request).get(model)
+    served = _registry(request).get(model, version)
     request.state.model = served.name  # labels this request's metrics
     return served
 

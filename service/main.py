@@ -3,6 +3,7 @@ lifespan loads the models once. `app` is what `uvicorn service.main:app` serves.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,8 +19,17 @@ from service.engine.engine import Engine
 from service.errors import install_error_handlers
 from service.metrics import Metrics
 from service.middleware import ServiceMiddleware
-from service.registry import load_registry
-from service.routes import decode, embeddings, encode, explorer, health, interpolate, models, report
+from service.reload import Reloader
+from service.routes import (
+    decode,
+    embeddings,
+    encode,
+    explorer,
+    health,
+    interpolate,
+    models,
+    report,
+)
 from service.state import ServiceState
 
 log = logging.getLogger(__name__)
@@ -34,20 +44,22 @@ unless you send `Accept: application/json`. Every error has the same JSON shape:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Load every model folder once and start the engine; nothing is loaded per request."""
+    """Load the model repository and start the engine (and, if asked, the reload poller);
+    nothing is loaded per request."""
     state: ServiceState = app.state.service
     settings = state.settings
     if not logging.getLogger().handlers:  # plain `uvicorn service.main:app`: show our logs
         logging.basicConfig(level=settings.log_level.upper())
     to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
-    registry = load_registry(
-        settings.model_dir, settings.default_model, settings.engine, settings.torch_threads
-    )
-    state.metrics.models_loaded.set(len(registry.models))
-    state.metrics.models_failed.set(len(registry.failed))
+    reloader = Reloader(settings, state.metrics)
+    state.registry = reloader.load()
     state.engine = Engine(batch_policy(settings), state.metrics)
-    state.registry = registry
+    poller = None
+    if settings.poll_seconds is not None:
+        poller = asyncio.create_task(reloader.poll(state, state.engine, settings.poll_seconds))
     yield
+    if poller is not None:
+        poller.cancel()
     state.registry = None
     await state.engine.close()
     state.engine = None

@@ -11,6 +11,7 @@ import numpy as np
 from service.embeddings import EmbeddingTable
 from service.engine.runtime import Runtime
 from service.manifest import Manifest, PriorSpec
+from service.priors import LabelPriors
 
 Array = np.ndarray[Any, np.dtype[np.float32]]
 
@@ -56,12 +57,17 @@ class Projection:
 @dataclass(frozen=True)
 class ServedModel:
     name: str  # folder name = API name
+    version: int  # the numbered folder it came from; 1 for a flat (unversioned) folder
     manifest: Manifest = field(repr=False)
     manifest_json: dict[str, Any] = field(repr=False)  # as the trainer wrote it
     runtime: Runtime = field(repr=False)
     prior: Prior = field(repr=False)
     embeddings: EmbeddingTable = field(repr=False)
     projection: Projection = field(repr=False)
+    label_priors: LabelPriors | None = field(init=False, repr=False)  # from the manifest
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "label_priors", LabelPriors.from_manifest(self.manifest))
 
     @property
     def latent_dim(self) -> int:
@@ -78,7 +84,15 @@ class ServedModel:
 
     def prior_latents(self, n: int, seed: int) -> Array:
         """n draws from the prior, reproducible from `seed` alone: (n, D)."""
-        return self.prior.sample(n, np.random.default_rng(seed))
+        rng = np.random.default_rng(seed)
+        if self.manifest.prior.mixture == "label_priors" and self.label_priors is not None:
+            return self.label_priors.mixture(n, rng)
+        return self.prior.sample(n, rng)
+
+    def label_latents(self, labels: np.ndarray[Any, Any], seed: int) -> Array:
+        """One draw per label index from that label's prior, reproducible from `seed`."""
+        assert self.label_priors is not None  # the caller checked
+        return self.label_priors.sample(labels, np.random.default_rng(seed))
 
     def view3d(self, latents: Array) -> Array:
         return self.projection(latents)

@@ -1,5 +1,6 @@
-"""Loads models/ once at start-up: every folder is checked (manifest, sha256, runtime smoke
-test, embeddings) and either served or skipped with the reason logged and kept for /readyz."""
+"""Loads models/ (at start-up, and again on each reload): every version folder is checked
+(manifest, sha256, runtime smoke test, embeddings) and either served or skipped with the
+reason logged and kept for /readyz."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from service.engine.runtime import EngineChoice, Runtime, load_runtime
 from service.errors import ModelNotFound, NotReady
 from service.manifest import Manifest
 from service.model import Prior, Projection, ServedModel
+from service.repository import Signature, VersionFolder, scan, served_versions
 
 log = logging.getLogger(__name__)
 
@@ -28,71 +30,122 @@ class BrokenModel(Exception):
 
 @dataclass
 class Registry:
-    models: dict[str, ServedModel] = field(default_factory=dict)
-    failed: dict[str, str] = field(default_factory=dict)  # folder name -> reason
+    versions: dict[str, dict[int, ServedModel]] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # folder or name/version -> reason
     default: str | None = None
 
-    def get(self, name: str | None) -> ServedModel:
-        """The named model, or the default one; ModelNotFound lists the names there are."""
-        if not self.models:
+    @property
+    def models(self) -> dict[str, ServedModel]:
+        """Each model's default version: the highest one served."""
+        return {name: vs[max(vs)] for name, vs in self.versions.items()}
+
+    def get(self, name: str | None, version: int | None = None) -> ServedModel:
+        """The named model (or the default one) at `version` (or its default version);
+        ModelNotFound lists the names or versions there are."""
+        if not self.versions:
             raise NotReady("no models are loaded; check LATENTLAB_MODEL_DIR and /readyz")
         key = name or self.default
-        if key is None or key not in self.models:
-            names = ", ".join(sorted(self.models))
+        if key is None or key not in self.versions:
+            names = ", ".join(sorted(self.versions))
             raise ModelNotFound(f"no model named {name!r}; available models: {names}")
-        return self.models[key]
+        versions = self.versions[key]
+        if version is None:
+            return versions[max(versions)]
+        if version not in versions:
+            served = ", ".join(str(v) for v in sorted(versions))
+            raise ModelNotFound(f"model {key} has no version {version} served; versions: {served}")
+        return versions[version]
+
+
+# A version folder's load result, kept while its files stay the same: (signature, model or
+# the reason it failed). Reloads reuse unchanged versions instead of loading them again.
+LoadCache = dict[Path, tuple[Signature, ServedModel | str]]
 
 
 def load_registry(
-    model_dir: Path, default: str, engine: EngineChoice = "auto", threads: int = 1
+    model_dir: Path,
+    default: str,
+    engine: EngineChoice = "auto",
+    threads: int = 1,
+    cache: LoadCache | None = None,
 ) -> Registry:
-    """Every model folder under `model_dir` (names starting with . or _ are not models)."""
+    """Every model version under `model_dir` (repository.py has the layout), checked."""
     registry = Registry()
     if not model_dir.is_dir():
         log.error("model dir %s does not exist; set LATENTLAB_MODEL_DIR", model_dir.resolve())
         return registry
-    for folder in sorted(model_dir.iterdir()):
-        if not folder.is_dir() or folder.name.startswith((".", "_")):
-            continue
-        try:
-            registry.models[folder.name] = load_model(folder, engine, threads)
-        except BrokenModel as exc:
-            registry.failed[folder.name] = str(exc)
-            log.warning("skipping model %s: %s", folder.name, exc)
-        except Exception as exc:  # the runtimes and numpy raise many kinds
-            registry.failed[folder.name] = f"cannot load: {type(exc).__name__}"
-            log.warning("skipping model %s", folder.name, exc_info=True)
+    cache = {} if cache is None else cache
+    folders, policies = scan(model_dir)
+    loaded: dict[str, dict[int, ServedModel]] = {}
+    for folder in folders:
+        result = _cached_load(folder, engine, threads, cache)
+        if isinstance(result, str):
+            registry.failed[folder.key] = result
+        else:
+            loaded.setdefault(folder.name, {})[folder.version] = result
+    for name, versions in loaded.items():
+        keep = served_versions(list(versions), policies.get(name, "latest"))
+        if keep:
+            registry.versions[name] = {v: versions[v] for v in keep}
+    for path in [p for p in cache if p not in {f.path for f in folders}]:
+        del cache[path]  # removed from disk
     registry.default = _pick_default(registry, default)
-    log.info("serving %s (default %s)", sorted(registry.models), registry.default)
+    served = {n: sorted(vs) for n, vs in registry.versions.items()}
+    log.info("serving %s (default %s)", served, registry.default)
     return registry
 
 
+def _cached_load(
+    folder: VersionFolder, engine: EngineChoice, threads: int, cache: LoadCache
+) -> ServedModel | str:
+    hit = cache.get(folder.path)
+    if hit is not None and hit[0] == folder.signature:
+        return hit[1]
+    result: ServedModel | str
+    try:
+        result = load_model(folder.path, engine, threads, folder.name, folder.version)
+    except BrokenModel as exc:
+        result = str(exc)
+        log.warning("skipping model %s: %s", folder.key, exc)
+    except Exception as exc:  # the runtimes and numpy raise many kinds
+        result = f"cannot load: {type(exc).__name__}"
+        log.warning("skipping model %s", folder.key, exc_info=True)
+    cache[folder.path] = (folder.signature, result)
+    return result
+
+
 def _pick_default(registry: Registry, wanted: str) -> str | None:
-    if wanted in registry.models or not registry.models:
-        return wanted if registry.models else None
-    fallback = sorted(registry.models)[0]
+    if wanted in registry.versions or not registry.versions:
+        return wanted if registry.versions else None
+    fallback = sorted(registry.versions)[0]
     log.warning("default model %r is not loaded; using %r instead", wanted, fallback)
     return fallback
 
 
-def load_model(folder: Path, engine: EngineChoice = "auto", threads: int = 1) -> ServedModel:
-    """One folder of the model repository, checked end to end. Its embeddings bodies are
-    rendered on first request, not here: start-up only reads and checks."""
+def load_model(
+    folder: Path,
+    engine: EngineChoice = "auto",
+    threads: int = 1,
+    name: str | None = None,
+    version: int = 1,
+) -> ServedModel:
+    """One version folder of the model repository, checked end to end. Its embeddings bodies
+    are rendered on first request, not here: loading only reads and checks."""
+    name = name or folder.name
     manifest_json = _read_manifest(folder / "manifest.json")
     manifest = _validate(manifest_json)
-    if manifest.name != folder.name:
-        log.info(
-            "folder %s holds manifest name %r; serving it as %s", folder, manifest.name, folder.name
-        )
+    if manifest.name != name:
+        log.info("folder %s holds manifest name %r; serving it as %s", folder, manifest.name, name)
     check_sha256(folder / "model.pt", manifest.model_sha256)
     try:
         runtime = load_runtime(folder, manifest, engine, threads, check_sha256)
     except ValueError as exc:  # the artifact the settings ask for is not in this folder
         raise BrokenModel(str(exc)) from exc
     _smoke_test(runtime, manifest.latent_dim)
-    embeddings = EmbeddingTable.load(folder / manifest.embeddings.file, folder.name, manifest)
+    embeddings = EmbeddingTable.load(folder / manifest.embeddings.file, name, manifest)
     return ServedModel(
-        name=folder.name,
+        name=name,
+        version=version,
         manifest=manifest,
         manifest_json=manifest_json,
         runtime=runtime,

@@ -95,10 +95,14 @@ class SampleResponse(BaseModel):
     seed: int = Field(description="pass it again to get the same samples")
     latents: list[list[float]]
     pixels: list[list[list[float]]]
+    labels: list[str] | None = Field(None, description="each sample's label, when asked for")
 
 
 class ModelSummary(BaseModel):
     name: str = Field(description="the value for ?model=")
+    version: int = Field(description="the default version: what requests without ?version= get")
+    versions: list[int] = Field(description="every version served (values for ?version=)")
+    runtime: str = Field(description="what runs it: onnx or torchscript")
     model: str = Field(description="zoo design")
     architecture: str
     dataset: str
@@ -122,8 +126,11 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: str = Field(description="ready, or not_ready (503) while no model is loaded")
     models: list[str]
+    versions: dict[str, list[int]] = Field(description="versions served, per model")
     default: str | None
-    failed: dict[str, str] = Field(description="model folders skipped, with the reason")
+    failed: dict[str, str] = Field(
+        description="model folders (or name/version) skipped, with the reason"
+    )
     worker: int = Field(description="process id of the worker that answered (one of several)")
 
 

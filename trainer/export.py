@@ -22,8 +22,12 @@ MAX_RAW_LATENT_DIM = 256  # wider latents (convbn: 1568) would make embeddings.n
 
 @contextlib.contextmanager
 def staging_folder(out: Path, name: str) -> Iterator[Path]:
-    """A fresh `out/.tmp-<name>-<pid>` that becomes `out/<name>` only if the block succeeds;
-    Ctrl-C or a crash removes it, so a half-written model folder never appears."""
+    """A fresh `out/.tmp-<name>-<pid>` that becomes a model version only if the block
+    succeeds; Ctrl-C or a crash removes it, so a half-written model folder never appears.
+
+    Nothing is replaced (docs/model-format.md, versions): a new name becomes the flat folder
+    `out/<name>` (version 1); when `out/<name>` exists the new model becomes its next
+    numbered version `out/<name>/<N+1>`, and a flat folder is first moved to `out/<name>/1`."""
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / f".tmp-{name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -33,11 +37,20 @@ def staging_folder(out: Path, name: str) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    final, old = out / name, out / f".old-{name}-{os.getpid()}"
-    if final.exists():
-        final.rename(old)
-    tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
+    tmp.rename(next_version_path(out / name))
+
+
+def next_version_path(model: Path) -> Path:
+    """Where the next version of `model` goes (see staging_folder)."""
+    if not model.exists():
+        return model
+    if (model / "manifest.json").is_file():  # today's flat layout: it becomes version 1
+        flat = model.parent / f".flat-{model.name}-{os.getpid()}"
+        model.rename(flat)
+        model.mkdir()
+        flat.rename(model / "1")
+    numbered = [int(p.name) for p in model.iterdir() if p.is_dir() and p.name.isdigit()]
+    return model / str(max(numbered, default=0) + 1)
 
 
 def save_torchscript(model: nn.Module, path: Path, probe: torch.Tensor) -> None:

@@ -65,6 +65,10 @@ class Batcher:
         self._inference = metrics.inference.labels(model, verb)
         self._task = asyncio.get_running_loop().create_task(self._run())
 
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
     async def __call__(self, rows: Array) -> Array:
         """This request's output rows, computed in a batch with whatever else is queued."""
         if len(self._queue) >= self.policy.max_queue:

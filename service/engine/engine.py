@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from service.engine.batcher import Array, Batcher, BatchPolicy
 from service.metrics import Metrics
 from service.model import ServedModel
@@ -11,6 +13,7 @@ class Engine:
     def __init__(self, policy: BatchPolicy, metrics: Metrics) -> None:
         self.policy, self.metrics = policy, metrics
         self._batchers: dict[tuple[int, str], Batcher] = {}
+        self._retiring: set[asyncio.Task[None]] = set()
 
     def _batcher(self, served: ServedModel, verb: str) -> Batcher:
         key = (id(served), verb)  # per loaded model object: a reloaded model gets its own
@@ -29,7 +32,27 @@ class Engine:
         """(N, D) -> (N, 28, 28) in [0, 1], batched with other requests to this model."""
         return await self._batcher(served, "decode")(latents)
 
+    def retire(self, served: ServedModel, grace: float = 30.0) -> None:
+        """A model version no longer served: its batchers finish what is queued, then close
+        (after `grace` seconds, so a request that looked the model up just before the swap
+        still gets its answer)."""
+        for verb in ("encode", "decode"):
+            batcher = self._batchers.pop((id(served), verb), None)
+            if batcher is not None:
+                self._retiring.add(
+                    asyncio.get_running_loop().create_task(_close_later(batcher, grace))
+                )
+
     async def close(self) -> None:
         for batcher in self._batchers.values():
             await batcher.close()
         self._batchers.clear()
+        for task in self._retiring:
+            task.cancel()
+
+
+async def _close_later(batcher: Batcher, grace: float) -> None:
+    await asyncio.sleep(grace)
+    while batcher.queued:
+        await asyncio.sleep(0.05)
+    await batcher.close()

@@ -28,7 +28,8 @@ async def readyz(state: StateDep) -> JSONResponse:
     ready = bool(registry.models)
     body = Readiness(
         status="ready" if ready else "not_ready",
-        models=sorted(registry.models),
+        models=sorted(registry.versions),
+        versions={name: sorted(vs) for name, vs in sorted(registry.versions.items())},
         default=registry.default,
         failed=registry.failed,
         worker=os.getpid(),

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from service.deps import RegistryDep
 from service.model import ServedModel
@@ -14,10 +14,13 @@ from service.schemas import ModelList, ModelSummary
 router = APIRouter(tags=["models"])
 
 
-def _summary(served: ServedModel) -> ModelSummary:
+def _summary(served: ServedModel, versions: list[int]) -> ModelSummary:
     m = served.manifest
     return ModelSummary(
         name=served.name,
+        version=served.version,
+        versions=versions,
+        runtime=served.runtime.kind,
         model=m.model,
         architecture=m.architecture,
         dataset=m.dataset.name,
@@ -33,11 +36,18 @@ def _summary(served: ServedModel) -> ModelSummary:
 @router.get("/models", responses=errors(503))
 async def list_models(registry: RegistryDep) -> ModelList:
     """Every model being served, with its latent size and test metrics."""
-    models = [_summary(registry.models[name]) for name in sorted(registry.models)]
+    models = [
+        _summary(registry.get(name), sorted(registry.versions[name]))
+        for name in sorted(registry.versions)
+    ]
     return ModelList(default=registry.default, models=models)
 
 
 @router.get("/models/{name}", responses=errors(404))
-async def get_manifest(name: str, registry: RegistryDep) -> dict[str, Any]:
-    """One model's full manifest.json (architecture, dataset, metrics, prior, ...)."""
-    return registry.get(name).manifest_json
+async def get_manifest(
+    name: str,
+    registry: RegistryDep,
+    version: Annotated[int | None, Query(ge=1, description="default: the latest served")] = None,
+) -> dict[str, Any]:
+    """One model version's full manifest.json (architecture, dataset, metrics, prior, ...)."""
+    return registry.get(name, version).manifest_json
