@@ -3,7 +3,9 @@ and a SIGTERM that lets the request in flight finish."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -114,3 +116,25 @@ def test_worker_count_follows_the_cgroup_cpu_limit(tmp_path: Path) -> None:
     assert cgroup_quota(cpu_max) is None
     assert available_cpus(cpu_max) == len(os.sched_getaffinity(0))
     assert cgroup_quota(tmp_path / "absent") is None
+
+
+def test_sighup_reloads_the_models(models_dir: Path, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(models_dir / "mlp3d", repo / "mlp3d" / "1")
+    proc, base = start(repo, tmp_path, LATENTLAB_WORKERS="1")
+    try:
+        assert httpx.get(f"{base}/readyz").json()["versions"] == {"mlp3d": [1]}
+        shutil.copytree(models_dir / "mlp3d", repo / "mlp3d" / "2")
+        proc.send_signal(signal.SIGHUP)  # fresh workers load the repository again
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{base}/readyz").json().get("versions") == {"mlp3d": [2]}:
+                    break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("version 2 not served after SIGHUP")
+        assert httpx.post(f"{base}/decode", json={"latent": [0, 0, 0]}).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
