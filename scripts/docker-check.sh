@@ -2,7 +2,10 @@
 # CI: check the Dockerfile and docker-compose.yml for real, on a machine that cannot pull
 # images: start a local Docker engine (../shared/tools/docker-local.sh), lint, build and
 # start the `api` service with `docker compose up --build --wait`, call /healthz, /decode
-# (expects a PNG) and /embeddings (expects JSON), then tear everything down, also on failure.
+# (expects a PNG) and /embeddings (expects JSON); then the scale profile on that same image:
+# build the HAProxy image, start 3 replicas behind it, check that every replica answers and
+# that no request is lost while one replica is killed and another stopped under load
+# (deploy/compose/lb_check.py); then tear everything down, also on failure.
 #
 #   scripts/docker-check.sh          # from anywhere; works from the repository root
 #
@@ -40,8 +43,8 @@ cleanup() {
   fi
   phase "teardown"
   if [ "$COMPOSE_STARTED" = 1 ]; then
-    [ "$rc" -ne 0 ] && docker compose logs --no-color --tail 80 api >&2
-    docker compose down --remove-orphans --timeout 10
+    [ "$rc" -ne 0 ] && docker compose --profile scale logs --no-color --tail 80 >&2
+    docker compose --profile scale down --remove-orphans --timeout 10
   fi
   rm -rf "$TMP"
   "$DOCKER_LOCAL" down
@@ -59,7 +62,8 @@ source "$DOCKER_LOCAL" up
 
 phase "compose config + hadolint"
 docker compose config -q
-hadolint Dockerfile
+docker compose --profile scale config -q
+hadolint Dockerfile deploy/compose/haproxy/Dockerfile
 
 phase "build + up --wait"
 if [ -z "${TORCH_INDEX_URL:-}" ] \
@@ -119,4 +123,37 @@ print("ok  image: uid", os.getuid(), "| torch", torch.__version__, "| no trainer
 HEALTH=$(docker inspect --format '{{.State.Health.Status}}' "$(docker compose ps -q api)")
 [ "$HEALTH" = healthy ] || { echo "container health: $HEALTH" >&2; exit 1; }
 echo "ok  container healthy"
+
+phase "scale: build lb + up --wait"
+# The replicas reuse the API image built above (--no-build); only HAProxy's is built here.
+# The balancer listens on 127.0.0.1 only, on a free port.
+docker compose stop api
+docker compose --profile scale build lb
+LB_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export LATENTLAB_LB_PORT=127.0.0.1:$LB_PORT LATENTLAB_REPLICAS=3
+docker compose --profile scale up -d --no-build --wait --wait-timeout 120 lb
+LB=http://127.0.0.1:$LB_PORT
+mapfile -t REPLICAS < <(docker compose --profile scale ps -q replica)
+[ "${#REPLICAS[@]}" = 3 ] || { echo "${#REPLICAS[@]} replicas running, not 3" >&2; exit 1; }
+
+phase "scale: every replica answers"
+sleep 2  # HAProxy's first DNS answers and health checks (1 s apart)
+for _ in $(seq 30); do
+  curl -fsS -o /dev/null -D - "$LB/readyz" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-served-by" {print $2}'
+done | sort | uniq -c >"$TMP/served.txt"
+cat "$TMP/served.txt"
+[ "$(wc -l <"$TMP/served.txt")" = 3 ] || { echo "not every replica answered" >&2; exit 1; }
+echo "ok  30 GET /readyz through HAProxy: answered by 3 replicas"
+
+phase "scale: kill + stop under load"
+# 4 clients POST /decode for 10 s; at 3 s one replica is killed (SIGKILL), at 6 s another
+# stopped (SIGTERM, graceful). HAProxy must retry whatever they refuse or drop: no loss.
+python3 deploy/compose/lb_check.py "$LB" --seconds 10 --path "/decode?model=$MODEL" \
+  --body "$LATENT" --at 3 "docker kill ${REPLICAS[0]}" --at 6 "docker stop -t 25 ${REPLICAS[1]}"
+docker compose --profile scale exec -T lb curl -fsS http://127.0.0.1:8404/metrics >"$TMP/lb.txt"
+grep -E '^haproxy_backend_(active_servers|retry_warnings_total|redispatch_warnings_total)\{proxy="replicas"' \
+  "$TMP/lb.txt" | sed 's/^/    /'
+grep -q '^haproxy_backend_active_servers{proxy="replicas"} 1$' "$TMP/lb.txt" \
+  || { echo "HAProxy did not take the two failed replicas out" >&2; exit 1; }
+echo "ok  no request lost; HAProxy serves from the one replica left"
 echo "== docker-check: passed"
