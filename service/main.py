@@ -29,6 +29,7 @@ from service.routes import (
     interpolate,
     models,
     report,
+    v2,
 )
 from service.state import ServiceState
 
@@ -97,8 +98,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["ETag", "X-Seed"],
         )
     app.include_router(health.router)
+    app.include_router(v2.health)  # the protocol's probes, open like /healthz
     guarded = [Depends(require_api_key)] if settings.api_key else []
-    for module in (models, report, encode, decode, interpolate, embeddings):
+    for module in (models, report, encode, decode, interpolate, embeddings, v2):
         app.include_router(module.router, dependencies=guarded)
     # The page and its scripts hold no data (it calls the API above), so they stay open.
     app.include_router(explorer.router)
