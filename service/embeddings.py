@@ -1,5 +1,7 @@
-"""The precomputed embeddings of one model, and their HTTP bodies rendered once per
-(format, offset, limit) and kept with their gzip and strong ETag, so warm requests only copy."""
+"""The precomputed embeddings of one model, per split (test, train, or all: train then
+test), and their HTTP bodies rendered once per (format, offset, limit) and kept with their
+gzip and strong ETag, so warm requests only copy. The test split loads at start-up; the train
+split (60,000 points) is read on its first request."""
 
 from __future__ import annotations
 
@@ -16,10 +18,14 @@ from typing import Any, Literal
 
 import numpy as np
 
+from service.arrow import ARROW_MEDIA_TYPE, arrow_stream
+from service.errors import InvalidInput
 from service.manifest import Manifest
 
-Format = Literal["json", "csv", "tsv", "tsv-metadata"]
+Format = Literal["json", "csv", "tsv", "tsv-metadata", "arrow"]
+SplitName = Literal["test", "train", "all"]
 MEDIA_TYPES: dict[str, str] = {
+    "arrow": ARROW_MEDIA_TYPE,
     "json": "application/json",
     "csv": "text/csv; charset=utf-8",
     "tsv": "text/tab-separated-values; charset=utf-8",
@@ -48,11 +54,19 @@ class EmbeddingTable:
     view3d: np.ndarray[Any, np.dtype[np.float32]]  # (N, 3)
     tsne2d: np.ndarray[Any, np.dtype[np.float32]] | None  # (N, 2)
     latents: np.ndarray[Any, np.dtype[np.float32]] | None  # (N, D), absent when D is large
+    split: str = "test"
+    ranges: dict[str, tuple[int, int]] = field(default_factory=dict)  # split -> [start, stop)
+    folder: Path | None = None  # where the other splits' files are
     _cache: OrderedDict[tuple[str, int, int], Rendered] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _splits: dict[str, EmbeddingTable] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Path, model: str, manifest: Manifest) -> EmbeddingTable:
+    def load(
+        cls, path: Path, model: str, manifest: Manifest, split: str = "test"
+    ) -> EmbeddingTable:
+        """One split's file; `split` names its entry (the test split: the top-level one)."""
+        spec = manifest.embeddings if split == "test" else manifest.embeddings.splits[split]
         with np.load(path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
         table = cls(
@@ -62,22 +76,45 @@ class EmbeddingTable:
             arrays["index"].astype(np.int64),
             arrays["view3d"].astype(np.float32),
             _optional(arrays, "tsne2d"),
-            _optional(arrays, "latents") if manifest.embeddings.has_latents else None,
+            _optional(arrays, "latents") if spec.has_latents else None,
+            split,
+            {split: (0, len(arrays["labels"]))},
+            path.parent,
         )
-        table._check()
+        table._check(spec.count, spec.has_latents)
         return table
 
-    def _check(self) -> None:
-        n, spec = len(self.labels), self.manifest.embeddings
-        if n != spec.count:
-            raise ValueError(f"embeddings hold {n} points; the manifest says {spec.count}")
+    def for_split(self, split: SplitName) -> EmbeddingTable:
+        """This (test) table, or the train or all table, loaded on first use; a model folder
+        without train embeddings is a 422 that says how to add them."""
+        if split == "test":
+            return self
+        with self._lock:
+            if split not in self._splits:
+                self._splits[split] = self._load_split(split)
+            return self._splits[split]
+
+    def _load_split(self, split: str) -> EmbeddingTable:
+        spec = self.manifest.embeddings.splits.get("train")
+        if spec is None or self.folder is None:
+            raise InvalidInput(
+                f"model {self.model} has no train embeddings; run python -m trainer refresh",
+                code="no_split",
+            )
+        train = EmbeddingTable.load(self.folder / spec.file, self.model, self.manifest, "train")
+        return train if split == "train" else _concat(train, self)
+
+    def _check(self, count: int, has_latents: bool) -> None:
+        n = len(self.labels)
+        if n != count:
+            raise ValueError(f"embeddings hold {n} points; the manifest says {count}")
         shapes = {"index": (n,), "view3d": (n, 3), "tsne2d": (n, 2)}
         shapes["latents"] = (n, self.manifest.latent_dim)
         for key, shape in shapes.items():
             value = getattr(self, key)
             if value is not None and value.shape != shape:
                 raise ValueError(f"embeddings {key} has shape {value.shape}, expected {shape}")
-        if spec.has_latents and self.latents is None:
+        if has_latents and self.latents is None:
             raise ValueError("manifest says has_latents but embeddings.npz has no latents")
         names = len(self.manifest.dataset.label_names)
         if n and (self.labels.min() < 0 or self.labels.max() >= names):
@@ -105,6 +142,34 @@ def _optional(arrays: dict[str, Any], key: str) -> np.ndarray[Any, np.dtype[np.f
     return arrays[key].astype(np.float32) if key in arrays else None
 
 
+def _concat(first: EmbeddingTable, second: EmbeddingTable) -> EmbeddingTable:
+    """The two splits one after the other; a column only when both have it."""
+
+    def both(a: Any, b: Any) -> Any:
+        return None if a is None or b is None else np.concatenate([a, b])
+
+    n = len(first)
+    return EmbeddingTable(
+        first.model,
+        first.manifest,
+        np.concatenate([first.labels, second.labels]),
+        np.concatenate([first.index, second.index]),
+        np.concatenate([first.view3d, second.view3d]),
+        both(first.tsne2d, second.tsne2d),
+        both(first.latents, second.latents),
+        "all",
+        {first.split: (0, n), second.split: (n, n + len(second))},
+    )
+
+
+def split_column(t: EmbeddingTable, sl: slice) -> list[str]:
+    """Each point's split name, for the rows of `sl`."""
+    out = np.empty(len(t), dtype=object)
+    for name, (start, stop) in t.ranges.items():
+        out[start:stop] = name
+    return list(out[sl])
+
+
 def _rendered(body: bytes, media_type: str) -> Rendered:
     tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     # mtime=0: the gzip bytes (and so their ETag) depend on the content only.
@@ -126,6 +191,8 @@ def _json(t: EmbeddingTable, sl: slice) -> bytes:
         "latent_shape": m.latent_shape,
         "view3d_method": m.embeddings.view3d,
         "label_names": m.dataset.label_names,
+        "split": t.split,
+        "split_ranges": {name: list(r) for name, r in t.ranges.items()},
         "labels": t.labels[sl].tolist(),
         "index": t.index[sl].tolist(),
         "view3d": _rounded(t.view3d, sl),
@@ -149,8 +216,12 @@ def _csv(t: EmbeddingTable, sl: slice) -> bytes:
     labels, index = t.labels[sl].tolist(), t.index[sl].tolist()
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
+    rows = ([i, y, names[y], *v] for i, y, v in zip(index, labels, numbers, strict=True))
+    if t.split == "all":  # which split each row is from (index is a position in that split)
+        header, splits = ["split", *header], split_column(t, sl)
+        rows = ([s, *row] for s, row in zip(splits, rows, strict=True))
     writer.writerow(header)
-    writer.writerows([i, y, names[y], *v] for i, y, v in zip(index, labels, numbers, strict=True))
+    writer.writerows(rows)
     return out.getvalue().encode()
 
 
@@ -172,4 +243,21 @@ def _tsv_metadata(t: EmbeddingTable, sl: slice) -> bytes:
     return ("label\tindex\n" + "".join(row + "\n" for row in rows)).encode()
 
 
-_RENDERERS = {"json": _json, "csv": _csv, "tsv": _tsv_vectors, "tsv-metadata": _tsv_metadata}
+def _arrow(t: EmbeddingTable, sl: slice) -> bytes:
+    m = t.manifest
+    meta = {
+        "model": t.model, "total": len(t), "offset": sl.start, "count": max(0, sl.stop - sl.start),
+        "latent_dim": m.latent_dim, "latent_shape": m.latent_shape,
+        "view3d_method": m.embeddings.view3d, "label_names": m.dataset.label_names,
+        "split": t.split, "split_ranges": {name: list(r) for name, r in t.ranges.items()},
+    }  # fmt: skip
+    columns = {"index": t.index[sl], "label": t.labels[sl], "view3d": t.view3d[sl]}
+    columns["tsne2d"] = None if t.tsne2d is None else t.tsne2d[sl]
+    columns["latents"] = None if t.latents is None else t.latents[sl]
+    return arrow_stream(columns, split_column(t, sl), meta)
+
+
+_RENDERERS = {
+    "json": _json, "csv": _csv, "tsv": _tsv_vectors, "tsv-metadata": _tsv_metadata,
+    "arrow": _arrow,
+}  # fmt: skip

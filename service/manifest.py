@@ -26,11 +26,33 @@ class PriorSpec(_Open):
     scale_tril: list[list[float]] | None = None  # Cholesky factor; None means diagonal
     low: list[float] | None = None
     high: list[float] | None = None
+    # "label_priors": unconditional samples pick a label by weight, then draw from its prior.
+    mixture: Literal["label_priors"] | None = None
+
+
+class LabelPrior(_Open):
+    name: str
+    weight: float = Field(ge=0)  # the label's share of the train split
+    mean: list[float]
+    std: list[float]
+    scale_tril: list[list[float]] | None = None  # Cholesky factor; None means diagonal
+
+
+class LabelPriorsSpec(_Open):
+    kind: Literal["gaussian"]
+    labels: list[LabelPrior]  # index = label
 
 
 class ProjectionSpec(_Open):
     mean: list[float]  # (D,)
     axes: list[list[float]]  # (D, 3): view3d = (z - mean) @ axes
+
+
+class SplitSpec(_Open):
+    file: str
+    count: int = Field(ge=0)
+    has_latents: bool
+    tsne: bool = False
 
 
 class EmbeddingsSpec(_Open):
@@ -41,6 +63,7 @@ class EmbeddingsSpec(_Open):
     projection: ProjectionSpec  # the map to the 3-D view, for latents not in the file
     has_latents: bool
     tsne: bool = False
+    splits: dict[str, SplitSpec] = {}  # further splits beside the test one: {"train": ...}
 
 
 class ArtifactFile(_Open):
@@ -71,6 +94,7 @@ class Manifest(_Open):
     embeddings: EmbeddingsSpec
     model_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     artifacts: Artifacts | None = None  # absent in folders from before ONNX export
+    label_priors: LabelPriorsSpec | None = None  # absent in folders from before issue 12
 
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:
@@ -82,4 +106,19 @@ class Manifest(_Open):
         tril = self.prior.scale_tril
         if tril is not None and (len(tril) != d or any(len(row) != d for row in tril)):
             raise ValueError(f"prior scale_tril must be {d}x{d}")
+        if self.label_priors is not None:
+            _check_label_priors(self.label_priors, d, len(self.dataset.label_names))
+        elif self.prior.mixture is not None:
+            raise ValueError("prior.mixture names label_priors, which the manifest lacks")
         return self
+
+
+def _check_label_priors(spec: LabelPriorsSpec, d: int, n_labels: int) -> None:
+    if len(spec.labels) != n_labels:
+        raise ValueError(f"label_priors has {len(spec.labels)} labels; dataset has {n_labels}")
+    for p in spec.labels:
+        tril = p.scale_tril
+        if len(p.mean) != d or len(p.std) != d:
+            raise ValueError(f"label_priors {p.name!r}: mean/std must have {d} values")
+        if tril is not None and (len(tril) != d or any(len(row) != d for row in tril)):
+            raise ValueError(f"label_priors {p.name!r}: scale_tril must be {d}x{d}")

@@ -1,4 +1,6 @@
-"""CLI: python -m trainer --model mlp3d|...|all [overrides]. Parse -> load -> fit -> export."""
+"""CLI: python -m trainer --model mlp3d|...|all [overrides]. Parse -> load -> fit -> export.
+python -m trainer refresh --model-dir models ...: label priors and train embeddings for
+folders exported before (trainer/refresh.py)."""
 
 from __future__ import annotations
 
@@ -46,6 +48,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["refresh"]:
+        from trainer.refresh import main as refresh
+
+        return refresh(argv[1:])
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     models = list(ZOO) if args.model == "all" else [args.model]

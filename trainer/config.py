@@ -7,6 +7,9 @@ from typing import Any, Literal
 
 DatasetName = Literal["mnist", "fashion-mnist"]
 Schedule = Literal["constant", "cosine"]
+# What /sample draws from: N(0, I); one Gaussian fitted to all train latents; or the mixture
+# of the per-label Gaussians (trainer/priors.py), weighted by label frequency.
+PriorKind = Literal["standard_normal", "gaussian", "label_mixture"]
 
 
 @dataclass(frozen=True)
@@ -18,9 +21,10 @@ class Recipe:
     lr: float
     schedule: Schedule = "constant"  # cosine decays the lr to 0 over the run
     description: str = ""
+    prior: PriorKind = "gaussian"  # the unconditional sampling prior written to the manifest
 
 
-# The five reference designs plus a VAE. Names are CLI names and model folder names.
+# The five reference designs, a VAE and the sampler. Names are CLI and model folder names.
 RECIPES: dict[str, Recipe] = {
     "mlp3d": Recipe(20, 64, 1e-3, "constant", "FC 784-128-32-3, decoder 3-32-128-784, ReLU"),
     "mlp32": Recipe(20, 64, 1e-3, "constant", "FC 784-256-128-32 and mirror, ReLU"),
@@ -30,7 +34,23 @@ RECIPES: dict[str, Recipe] = {
     # The reference's plain recipe reports 0.0040; a linear bottleneck plus cosine decay gets
     # under PCA-128's 0.0034 (see README, "Choices").
     "mlp128": Recipe(100, 128, 1e-3, "cosine", "FC 784-512-256-128 and mirror, linear latent"),
-    "vae": Recipe(30, 128, 1e-3, "constant", "MLP VAE 784-512-256-(mu, logvar: 3) and mirror"),
+    "vae": Recipe(
+        30,
+        128,
+        1e-3,
+        "constant",
+        "MLP VAE 784-512-256-(mu, logvar: 3) and mirror",
+        "standard_normal",
+    ),
+    # The sampler: see README, "Choices", for why this design and how its prior is fitted.
+    "convvae": Recipe(
+        12,
+        128,
+        1e-3,
+        "cosine",
+        "Conv VAE 1-32-64 stride 2, FC 256, 16-D latent, mirror; per-label Gaussian prior",
+        "label_mixture",
+    ),
 }
 
 ZOO: tuple[str, ...] = tuple(RECIPES)

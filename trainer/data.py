@@ -26,12 +26,14 @@ class Split:
 
     images: torch.Tensor
     labels: torch.Tensor
+    index: torch.Tensor | None = None  # int64 (N,): positions in the source split, if known
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
 
     def to(self, device: torch.device) -> Split:
-        return Split(self.images.to(device), self.labels.to(device))
+        index = None if self.index is None else self.index.to(device)
+        return Split(self.images.to(device), self.labels.to(device), index)
 
     def pixels(self, idx: torch.Tensor | None = None) -> torch.Tensor:
         """Float (B, 1, 28, 28) in [0, 1], scaled on the fly."""
@@ -59,8 +61,8 @@ def carve(train: Split, test: Split, val_size: int, seed: int, label_names: list
     perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))
     val_idx, train_idx = perm[:val_size], perm[val_size:]
     return Splits(
-        Split(train.images[train_idx], train.labels[train_idx]),
-        Split(train.images[val_idx], train.labels[val_idx]),
+        Split(train.images[train_idx], train.labels[train_idx], train_idx),
+        Split(train.images[val_idx], train.labels[val_idx], val_idx),
         test,
         label_names,
     )

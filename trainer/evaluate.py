@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainer.data import Split
-from trainer.nets import VAE
+from trainer.nets import VAE, ConvVAE
 
 
 @torch.no_grad()
@@ -38,7 +38,7 @@ def psnr(mse: float) -> float:
 
 
 @torch.no_grad()
-def test_elbo(model: VAE, split: Split, samples: int = 1, seed: int = 0) -> float:
+def test_elbo(model: VAE | ConvVAE, split: Split, samples: int = 1, seed: int = 0) -> float:
     """Mean ELBO per test image in nats (higher is better), one posterior sample each."""
     from trainer.train import vae_loss
 

@@ -152,6 +152,60 @@ class VAE(nn.Module):
         return self.decode(self.encode(x))
 
 
+class ConvVAE(nn.Module):
+    """convvae, the zoo's sampler: a convolutional VAE (Kingma & Welling 2014) with a 16-D
+    latent and a Bernoulli decoder, the DCGAN-style stride-2 conv stacks of Burgess et al.
+    (2018, arXiv:1804.03599). Trained against N(0, I), it is sampled from a prior fitted ex
+    post to its aggregate posterior (Ghosh et al. 2020, arXiv:1903.12436, section 4): one
+    Gaussian per label, mixed by label frequency (trainer/priors.py)."""
+
+    def __init__(self, latent_dim: int = 16) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 32, 4, stride=2, padding=1),  # (B, 32, 14, 14)
+            nn.ReLU(),
+            nn.Conv2d(32, 64, 4, stride=2, padding=1),  # (B, 64, 7, 7)
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(64 * 7 * 7, 256),
+            nn.ReLU(),
+        )
+        self.mu = nn.Linear(256, latent_dim)
+        self.logvar = nn.Linear(256, latent_dim)
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim, 256),
+            nn.ReLU(),
+            nn.Linear(256, 64 * 7 * 7),
+            nn.ReLU(),
+            nn.Unflatten(1, (64, 7, 7)),
+            nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1),  # (B, 32, 14, 14)
+            nn.ReLU(),
+            nn.ConvTranspose2d(32, 1, 4, stride=2, padding=1),  # (B, 1, 28, 28)
+            nn.Sigmoid(),
+        )
+
+    @torch.jit.export
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.body(x)
+        return self.mu(h), self.logvar(h)  # (B, D), (B, D)
+
+    @torch.jit.export
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.posterior(x)[0]  # (B, 1, 28, 28) -> (B, D): the posterior mean
+
+    @torch.jit.export
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)  # (B, D) -> (B, 1, 28, 28): Bernoulli means
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+
+# The variational members: trained on the negative ELBO, scored by test ELBO.
+VAES = (VAE, ConvVAE)
+
+
 def build(model: str) -> nn.Module:
     """A fresh, untrained network for a zoo name."""
     if model == "mlp3d":
@@ -166,6 +220,8 @@ def build(model: str) -> nn.Module:
         return MLPAutoencoder([512, 256], 128)
     if model == "vae":
         return VAE(3)
+    if model == "convvae":
+        return ConvVAE(16)
     raise ValueError(f"no network for {model!r}")
 
 
@@ -177,4 +233,5 @@ LATENT_SHAPES: dict[str, list[int]] = {
     "convbn": [32, 7, 7],
     "mlp128": [128],
     "vae": [3],
+    "convvae": [16],
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -24,10 +24,15 @@ from trainer.export import (
     staging_folder,
     write_manifest,
 )  # fmt: skip
-from trainer.nets import LATENT_SHAPES, VAE
+from trainer.nets import LATENT_SHAPES, VAES
 from trainer.onnx_export import save_onnx
+from trainer.priors import mixture_samples
+from trainer.refresh import label_extras
 from trainer.report import ReportInputs, write_report
 from trainer.train import FitResult, fit, probe_indices
+
+if TYPE_CHECKING:
+    from trainer.quality import DigitClassifier
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +45,8 @@ def train_and_export(cfg: TrainConfig, splits: Splits) -> Path:
         model = result.model.cpu().eval()
         data = splits.to(torch.device("cpu"))
         train_z, test_z = ev.encode_all(model, data.train), ev.encode_all(model, data.test)
-        prior = fit_prior(train_z, standard_normal=isinstance(model, VAE))
-        samples = decode_prior(model, prior, n=10_000, seed=cfg.seed)
+        kind = RECIPES[cfg.model].prior
+        prior = fit_prior(train_z, standard_normal=kind == "standard_normal")
         save_torchscript(model, folder / "model.pt", data.test.pixels()[:8])
         artifacts = {"onnx": save_onnx(model, folder, int(test_z.shape[1]))}
         mean, axes = pca_fit(train_z.numpy(), 3)
@@ -49,7 +54,16 @@ def train_and_export(cfg: TrainConfig, splits: Splits) -> Path:
         embeddings = save_embeddings(
             folder / "embeddings.npz", test_z.numpy(), data.test.labels.numpy(), (mean, axes), tsne
         )
-        metrics = compute_metrics(cfg, model, result, data, train_z, test_z, samples)
+        classifier = evaluation_classifier(cfg, data, result.device)
+        extras = label_extras(folder, model, data, (mean, axes), classifier, cfg.seed)
+        embeddings["splits"] = {"train": extras["train_split"]}
+        if kind == "label_mixture":  # unconditional draws: a label by frequency, then its prior
+            prior["mixture"] = "label_priors"
+            samples = mixture_samples(model, extras["label_priors"], 10_000, cfg.seed)
+        else:
+            samples = decode_prior(model, prior, n=10_000, seed=cfg.seed)
+        metrics = compute_metrics(cfg, model, result, data, train_z, test_z, samples, classifier)
+        metrics["conditional_accuracy"] = extras["conditional_accuracy"]
         report: list[str] = []
         if cfg.report:
             inputs = report_inputs(
@@ -76,6 +90,7 @@ def train_and_export(cfg: TrainConfig, splits: Splits) -> Path:
             "config": cfg.to_dict(),
             "metrics": metrics,
             "prior": prior,
+            "label_priors": extras["label_priors"],
             "embeddings": embeddings,
             "model_sha256": sha256(folder / "model.pt"),
             "artifacts": artifacts,
@@ -93,6 +108,15 @@ def train_and_export(cfg: TrainConfig, splits: Splits) -> Path:
         out / cfg.folder_name,
     )
     return out / cfg.folder_name
+
+
+def evaluation_classifier(cfg: TrainConfig, data: Splits, device: str) -> DigitClassifier | None:
+    """The project's cached classifier (trained on first use), or None when not wanted."""
+    if not cfg.sample_quality:
+        return None
+    from trainer.quality import load_or_train
+
+    return load_or_train(data, cfg.dataset, Path(cfg.cache_dir), torch.device(device))
 
 
 @torch.no_grad()
@@ -130,14 +154,14 @@ def compute_metrics(
     train_z: torch.Tensor,
     test_z: torch.Tensor,
     samples: torch.Tensor,
+    classifier: DigitClassifier | None,
 ) -> dict[str, Any]:
+    from trainer.quality import sample_quality
+
     mse = ev.reconstruction_mse(model, data.test)
     quality = None
-    if cfg.sample_quality:
-        from trainer.quality import load_or_train, sample_quality
-
-        net = load_or_train(data, cfg.dataset, Path(cfg.cache_dir), torch.device(result.device))
-        quality = sample_quality(net, samples, data.test)
+    if classifier is not None:
+        quality = sample_quality(classifier, samples, data.test)
     return {
         "test_mse": mse,
         "test_psnr": ev.psnr(mse),
@@ -146,7 +170,7 @@ def compute_metrics(
         "knn_accuracy": ev.knn_accuracy(train_z, data.train.labels, test_z, data.test.labels),
         "silhouette": ev.silhouette(test_z, data.test.labels, seed=cfg.seed),
         "pca_mse": ev.pca_mse(data.train, data.test, int(test_z.shape[1])),
-        "test_elbo": ev.test_elbo(model, data.test) if isinstance(model, VAE) else None,
+        "test_elbo": ev.test_elbo(model, data.test) if isinstance(model, VAES) else None,
         "sample_quality": quality,
     }
 

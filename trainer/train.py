@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from trainer.config import TrainConfig
 from trainer.data import Split, Splits, batches
-from trainer.nets import VAE, build
+from trainer.nets import VAE, VAES, ConvVAE, build
 
 
 def pick_device(requested: str) -> torch.device:
@@ -30,7 +30,7 @@ def pick_device(requested: str) -> torch.device:
     return torch.device("cpu")
 
 
-def vae_loss(model: VAE, x: torch.Tensor) -> torch.Tensor:
+def vae_loss(model: VAE | ConvVAE, x: torch.Tensor) -> torch.Tensor:
     """Negative ELBO per image, in nats (Kingma & Welling 2014, eq. 10)."""
     mu, logvar = model.posterior(x)
     z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)  # reparameterisation trick
@@ -43,8 +43,8 @@ def vae_loss(model: VAE, x: torch.Tensor) -> torch.Tensor:
 
 
 def loss_fn(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The training objective: MSE on [0, 1] pixels, or the negative ELBO for the VAE."""
-    if isinstance(model, VAE):
+    """The training objective: MSE on [0, 1] pixels, or the negative ELBO for the VAEs."""
+    if isinstance(model, VAES):
         return vae_loss(model, x)
     return F.mse_loss(model(x), x)
 

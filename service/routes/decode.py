@@ -5,12 +5,15 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from service.deps import ModelDep, ScaleQuery, running
+from service.errors import InvalidInput
 from service.inputs import latent_batch
+from service.model import ServedModel
 from service.responses import check_cap, images_response, rounded
 from service.routes.docs import PNG, errors
 from service.schemas import DecodeBatch, DecodeOne, DecodeRequest, SampleResponse
@@ -55,16 +58,42 @@ async def sample(
     n: Annotated[int, Query(ge=1, description="how many samples")] = 16,
     seed: Annotated[int | None, Query(ge=0, lt=2**63, description="same seed, same output")] = None,
     scale: ScaleQuery = 1,
+    label: Annotated[list[str] | None, Query(description=_LABEL_HELP)] = None,
 ) -> Response:
-    """Draw n latents from the model's prior and decode them: a grid PNG, or JSON."""
+    """Draw n latents from the model's prior (or its labels' priors) and decode them."""
     state, engine = running(request)
     check_cap("n", n, state.settings.max_samples, "LATENTLAB_MAX_SAMPLES")
     check_cap("scale", scale, state.settings.max_scale, "LATENTLAB_MAX_SCALE")
     seed = secrets.randbelow(2**63) if seed is None else seed
-    latents = served.prior_latents(n, seed)
+    latents, names = _draw(served, n, seed, label)
     images = await engine.decode(served, latents)
 
     def as_json(pixels: list[Any]) -> BaseModel:
-        return SampleResponse(model=served.name, seed=seed, latents=rounded(latents), pixels=pixels)
+        return SampleResponse(
+            model=served.name, seed=seed, latents=rounded(latents), pixels=pixels, labels=names
+        )
 
     return await images_response(request, images, scale, as_json, **{"X-Seed": str(seed)})
+
+
+_LABEL_HELP = (
+    "draw from these labels' priors: a name (7, Sneaker) or number, repeated or "
+    "comma-separated; sample i gets label i mod the count"
+)
+
+
+def _draw(
+    served: ServedModel, n: int, seed: int, label: list[str] | None
+) -> tuple[np.ndarray[Any, np.dtype[np.float32]], list[str] | None]:
+    """n latents from the prior, or cycling through the given labels' priors."""
+    if label is None:
+        return served.prior_latents(n, seed), None
+    if served.label_priors is None:
+        raise InvalidInput(
+            f"model {served.name} has no label priors; run python -m trainer refresh",
+            code="no_label_priors",
+        )
+    wanted = served.label_priors.resolve(label)
+    labels = wanted[np.arange(n) % len(wanted)]
+    names = [served.label_priors.names[i] for i in labels]
+    return served.label_latents(labels, seed), names

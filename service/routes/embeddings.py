@@ -1,4 +1,5 @@
-"""The precomputed labelled latents, for plotting: JSON, CSV or Embedding Projector TSV."""
+"""The precomputed labelled latents, for plotting: JSON, CSV, Embedding Projector TSV, or an
+Apache Arrow IPC stream; of the test split, the train split, or both."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from service.deps import ModelDep, StateDep
-from service.embeddings import Format
+from service.embeddings import Format, SplitName
 from service.responses import cached_response
 from service.routes.docs import errors
 
@@ -18,24 +19,31 @@ _CONTENT: dict[str, dict[str, str]] = {
     "application/json": {},
     "text/csv": {},
     "text/tab-separated-values": {},
+    "application/vnd.apache.arrow.stream": {},
 }
 
 
 @router.get(
     "/embeddings",
     response_class=Response,
-    responses={200: {"content": _CONTENT, "description": "the points"}, 304: {}, **errors(404)},
+    responses={
+        200: {"content": _CONTENT, "description": "the points"},
+        304: {},
+        **errors(404, 422),
+    },
 )
 def embeddings(
     request: Request,
     served: ModelDep,
     state: StateDep,
     format: Annotated[
-        Format, Query(description="json; csv; tsv (projector vectors); tsv-metadata (labels)")
+        Format,
+        Query(description="json; csv; tsv (projector vectors); tsv-metadata; arrow (IPC stream)"),
     ] = "json",
+    split: Annotated[SplitName, Query(description="test; train; all (train, then test)")] = "test",
     offset: Annotated[int, Query(ge=0, description="first point")] = 0,
     limit: Annotated[int | None, Query(ge=1, description="at most this many points")] = None,
 ) -> Response:
-    """Labelled latents of the test split (3-D view, raw latents, t-SNE), with a strong ETag."""
-    rendered = served.embeddings.render(format, offset, limit)
+    """Labelled latents of a split (3-D view, raw latents, t-SNE), with a strong ETag."""
+    rendered = served.embeddings.for_split(split).render(format, offset, limit)
     return cached_response(request, rendered, private=state.settings.api_key is not None)
