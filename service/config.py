@@ -25,8 +25,9 @@ class Settings(BaseSettings):
     # Worker processes of `python -m service`; unset: the CPUs this process may use (its
     # affinity and cgroup CPU limit), so a container follows its --cpus / Kubernetes limit.
     workers: Annotated[int, Field(ge=1)] | None = None
-    # Model runtime: auto = ONNX Runtime where the manifest lists ONNX files, else TorchScript.
-    engine: Literal["auto", "onnx", "torchscript"] = "auto"
+    # Model runtime: auto = ONNX Runtime where the manifest lists ONNX files, else TorchScript;
+    # torch_export / aoti: the torch.export programs / AOTInductor packages (they import torch).
+    engine: Literal["auto", "onnx", "torch_export", "aoti", "torchscript"] = "auto"
     # Intra-op threads of the runtime (ONNX Runtime or torch) per worker: one, because the
     # workers already use every core and these models are far too small to split.
     torch_threads: Annotated[int, Field(ge=1)] = 1

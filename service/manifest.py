@@ -77,8 +77,19 @@ class OnnxArtifacts(_Open):
     decode: ArtifactFile
 
 
+class TorchArtifacts(_Open):
+    """A torch.export program or an AOTInductor package per verb: runs only on a torch that
+    can read what `torch_version` wrote (AOTInductor: the same torch, on `device`)."""
+
+    torch_version: str
+    encode: ArtifactFile
+    decode: ArtifactFile
+
+
 class Artifacts(_Open):
     onnx: OnnxArtifacts | None = None
+    torch_export: TorchArtifacts | None = None  # encoder.pt2 / decoder.pt2
+    aoti: TorchArtifacts | None = None  # encoder.aoti.pt2 / decoder.aoti.pt2, CPU
 
 
 class Manifest(_Open):

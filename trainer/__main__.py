@@ -41,6 +41,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_false",
         help="skip the classifier-based sample metrics",
     )
+    p.add_argument("--aoti", action="store_true", help="also write AOTInductor packages")
     args = p.parse_args(argv)
     if args.name and args.model == "all":
         p.error("--name names one model folder; it cannot be used with --model all")

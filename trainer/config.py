@@ -75,6 +75,7 @@ class TrainConfig:
     val_size: int = 5000  # images carved from train for per-epoch validation
     report: bool = True  # write report/ pictures and animations
     sample_quality: bool = True  # classifier-based sample metrics (trains a CNN once)
+    aoti: bool = False  # also AOTInductor-compile encode/decode (C++ compiler, ~1 min)
     cache_dir: str = "runs/cache"  # where the evaluation classifier is cached
     snapshots: int = 20  # at most this many epochs recorded for the animations
 

@@ -24,6 +24,7 @@ from trainer.export import (
     staging_folder,
     write_manifest,
 )  # fmt: skip
+from trainer.export_program import save_programs
 from trainer.nets import LATENT_SHAPES, VAES
 from trainer.onnx_export import save_onnx
 from trainer.priors import mixture_samples
@@ -49,6 +50,7 @@ def train_and_export(cfg: TrainConfig, splits: Splits) -> Path:
         prior = fit_prior(train_z, standard_normal=kind == "standard_normal")
         save_torchscript(model, folder / "model.pt", data.test.pixels()[:8])
         artifacts = {"onnx": save_onnx(model, folder, int(test_z.shape[1]))}
+        artifacts |= save_programs(model, folder, int(test_z.shape[1]), aoti=cfg.aoti)
         mean, axes = pca_fit(train_z.numpy(), 3)
         tsne = ev.tsne_2d(test_z.numpy(), seed=cfg.seed)
         embeddings = save_embeddings(

@@ -3,7 +3,10 @@
 ONNX Runtime is the default where the manifest lists ONNX artifacts: it imports in 0.3 s
 (torch takes 3 s here, most of a start-up budget) and runs these small nets faster per call.
 TorchScript (model.pt) is the fallback for folders written before the trainer exported ONNX;
-torch is imported only when such a folder is loaded."""
+torch is imported only when such a folder is loaded. The torch.export programs (`.pt2`) and
+AOTInductor packages (`.aoti.pt2`) run when LATENTLAB_ENGINE names them; they give the same
+pixels (tests/test_artifacts.py) but import torch and, on these nets, are no faster than ONNX
+Runtime (README, "Artifacts"), so "auto" does not pick them."""
 
 from __future__ import annotations
 
@@ -18,11 +21,11 @@ if TYPE_CHECKING:
     from service.manifest import Manifest
 
 Array = np.ndarray[Any, np.dtype[np.float32]]
-EngineChoice = Literal["auto", "onnx", "torchscript"]
+EngineChoice = Literal["auto", "onnx", "torch_export", "aoti", "torchscript"]
 
 
 class Runtime(Protocol):
-    kind: str  # "onnx" or "torchscript", reported by /models
+    kind: str  # "onnx", "torch_export", "aoti" or "torchscript", reported by /models
 
     def encode(self, images: Array) -> Array:
         """(N, 1, 28, 28) in [0, 1] -> (N, D)."""
@@ -93,6 +96,60 @@ class TorchScriptRuntime:
             return out
 
 
+class _TorchPair:
+    """One torch callable per verb, run under inference_mode on zero-copy tensor views."""
+
+    kind = ""
+
+    def __init__(self, encoder: Path, decoder: Path, threads: int) -> None:
+        import torch  # only engines that run torch artifacts pay for this import
+
+        torch.set_num_threads(threads)
+        self._torch = torch
+        self._encode, self._decode = self._load(encoder), self._load(decoder)
+
+    def _load(self, path: Path) -> Callable[[Any], Any]:
+        raise NotImplementedError
+
+    def encode(self, images: Array) -> Array:
+        with self._torch.inference_mode():
+            out: Array = self._encode(self._torch.from_numpy(images)).numpy()
+            return out
+
+    def decode(self, latents: Array) -> Array:
+        with self._torch.inference_mode():
+            out: Array = self._decode(self._torch.from_numpy(latents)).numpy()
+            return out
+
+
+class TorchExportRuntime(_TorchPair):
+    """encoder.pt2 and decoder.pt2: torch.export programs, run as their GraphModules."""
+
+    kind = "torch_export"
+
+    def _load(self, path: Path) -> Callable[[Any], Any]:
+        module: Callable[[Any], Any] = self._torch.export.load(str(path)).module()
+        return module
+
+
+class AotiRuntime(_TorchPair):
+    """encoder.aoti.pt2 and decoder.aoti.pt2: AOTInductor-compiled shared libraries (CPU)."""
+
+    kind = "aoti"
+
+    def _load(self, path: Path) -> Callable[[Any], Any]:
+        package: Callable[[Any], Any] = self._torch._inductor.aoti_load_package(str(path))
+        return package
+
+
+_PAIRS: dict[str, tuple[type[_TorchPair] | type[OnnxRuntime], str]] = {
+    # engine -> (runtime, the command that writes its files into an existing folder)
+    "onnx": (OnnxRuntime, "python -m trainer.onnx_export"),
+    "torch_export": (TorchExportRuntime, "python -m trainer.export_program"),
+    "aoti": (AotiRuntime, "python -m trainer.export_program"),
+}
+
+
 def load_runtime(
     folder: Path,
     manifest: Manifest,
@@ -100,16 +157,19 @@ def load_runtime(
     threads: int,
     check: Callable[[Path, str], None],
 ) -> Runtime:
-    """ONNX when the manifest lists it (unless LATENTLAB_ENGINE=torchscript), else model.pt.
+    """The artifact `choice` names (auto: ONNX when the manifest lists it), else model.pt.
+    A named engine whose files the manifest does not list is an error, not a fallback.
     `check(path, sha256)` verifies each artifact file before it is loaded."""
-    onnx = manifest.artifacts.onnx if manifest.artifacts else None
-    if choice == "onnx" and onnx is None:
-        raise ValueError(
-            "no ONNX artifacts (LATENTLAB_ENGINE=onnx); run python -m trainer.onnx_export"
-        )
-    if onnx is not None and choice != "torchscript":
-        encoder, decoder = folder / onnx.encode.file, folder / onnx.decode.file
-        check(encoder, onnx.encode.sha256)
-        check(decoder, onnx.decode.sha256)
-        return OnnxRuntime(encoder, decoder, threads)
-    return TorchScriptRuntime(folder / "model.pt", threads)
+    artifacts = manifest.artifacts
+    if choice == "auto":
+        choice = "onnx" if artifacts is not None and artifacts.onnx is not None else "torchscript"
+    if choice == "torchscript":
+        return TorchScriptRuntime(folder / "model.pt", threads)
+    pair = getattr(artifacts, choice, None)
+    runtime, writer = _PAIRS[choice]
+    if pair is None:
+        raise ValueError(f"no {choice} artifacts (LATENTLAB_ENGINE={choice}); run {writer}")
+    encoder, decoder = folder / pair.encode.file, folder / pair.decode.file
+    check(encoder, pair.encode.sha256)
+    check(decoder, pair.decode.sha256)
+    return runtime(encoder, decoder, threads)
