@@ -348,3 +348,5 @@ def test_compose_scale_profile_puts_replicas_behind_haproxy() -> None:
     retry_on = re.search(r"^\s+retry-on (.+)$", cfg, re.M)
     assert retry_on and {"conn-failure", "empty-response"} <= set(retry_on[1].split())
     assert re.search(r"^\s+option redispatch", cfg, re.M)
+    # A replica that refuses a connection is out at once, not after the next two checks.
+    assert re.search(r"^\s+default-server .*observe layer4 .*on-error mark-down", cfg, re.M)
