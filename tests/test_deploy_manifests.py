@@ -299,6 +299,9 @@ def test_models_volume_overlay_mounts_the_claim_over_the_model_dir() -> None:
     claim = one(objects, "PersistentVolumeClaim")["metadata"]["name"]
     assert volume["persistentVolumeClaim"]["claimName"] == claim
     assert {m["mountPath"] for m in c["volumeMounts"]} >= {"/tmp", "/tmp/metrics"}
+    # Live reload, so models copied onto the volume are served without a restart.
+    assert "poll_seconds" in Settings.model_fields
+    assert float(env(c)["LATENTLAB_POLL_SECONDS"]) > 0
 
 
 # --- KServe -------------------------------------------------------------------------------
