@@ -21,9 +21,10 @@ def main() -> None:
     )
     workers = settings.workers or available_cpus()
     metrics_dir = None
-    if workers > 1:
+    if workers > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Before anything imports prometheus_client's value class: workers write their samples
-        # there, and a scrape sums them.
+        # there, and a scrape sums them. A folder given is created and emptied even for one
+        # worker, since prometheus_client writes there whenever the variable is set.
         metrics_dir = prepare_multiprocess_dir()
         log.info("%d workers; metrics aggregated in %s", workers, metrics_dir)
     from service.server import Server

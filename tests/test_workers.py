@@ -138,3 +138,17 @@ def test_sighup_reloads_the_models(models_dir: Path, tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
+
+
+def test_one_worker_with_a_metrics_dir_that_does_not_exist_yet(models_dir: Path, tmp_path: Path):
+    metrics = tmp_path / "not-yet" / "metrics"
+    proc, base = start(models_dir, tmp_path, LATENTLAB_WORKERS="1",
+                       PROMETHEUS_MULTIPROC_DIR=str(metrics))  # fmt: skip
+    try:
+        assert httpx.post(f"{base}/decode", json={"latent": [0, 0, 0]}).status_code == 200
+        text = httpx.get(f"{base}/metrics").text
+        assert metric(text, "latentlab_requests_total", route="/decode", status="200") == 1
+        assert any(metrics.glob("*.db"))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
