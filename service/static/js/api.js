@@ -31,6 +31,11 @@ async function call(path, { method = "GET", body, type, accept } = {}) {
   return r;
 }
 
+// A GET whose body the caller reads (e.g. as an ArrayBuffer).
+export async function fetchFrom(path, accept) {
+  return call(path, { accept });
+}
+
 export async function getJSON(path) {
   return (await call(path, { accept: "application/json" })).json();
 }

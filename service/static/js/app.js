@@ -3,15 +3,16 @@
 
 import { ApiError, getJSON, pngURL, reconstruct, setApiKey, showImage, throttled } from "./api.js";
 import { paintPixels, setupPad, showOnPad } from "./draw.js";
-import { fillCard, loadGallery, showSamples, showStrip } from "./panels.js";
+import { latentAt, loadEmbeddings, splitOf, tsneAt, view3dAt } from "./embeddings.js";
+import { fillCard, fillLabelPicker, loadGallery, showSamples, showStrip } from "./panels.js";
 import { TAB10, drawScatter, placeMarker, pointCount, setLabelVisible } from "./plot.js";
 import { buildSliders, sliderBox, syncSliders } from "./sliders.js";
 
 const $ = (id) => document.getElementById(id);
 const plot = $("plot");
 const state = {
-  model: null, manifest: null, emb: null, view: "view3d", hidden: new Set(),
-  box: null, current: null, drawn: null, a: null, b: null, clickBound: false,
+  model: null, manifest: null, emb: null, view: "view3d", split: "test", hidden: new Set(),
+  box: null, current: null, drawn: null, a: null, b: null, clickBound: false, groups: [],
 };
 
 function status(text, isError = false) {
@@ -33,16 +34,17 @@ const q = () => `model=${encodeURIComponent(state.model)}`;
 
 // t-SNE has no map for new latents: a new point is shown at its nearest test point.
 function nearestTsne(latent) {
-  const { latents, tsne2d } = state.emb;
-  if (!latents || !tsne2d || !latent) return null;
+  const emb = state.emb;
+  if (!emb.latents || !emb.tx || !latent) return null;
+  const dim = emb.latent_dim;
   let best = -1;
   let bestDist = Infinity;
-  latents.forEach((z, i) => {
+  for (let i = 0; i < emb.count; i++) {
     let d = 0;
-    for (let k = 0; k < z.length; k++) d += (z[k] - latent[k]) ** 2;
+    for (let k = 0; k < dim; k++) d += (emb.latents[i * dim + k] - latent[k]) ** 2;
     if (d < bestDist) [best, bestDist] = [i, d];
-  });
-  return tsne2d[best];
+  }
+  return tsneAt(emb, best);
 }
 
 function showMarkers() {
@@ -68,22 +70,24 @@ const decodeLive = throttled((selection) => guard(() => decodeTo(selection)), 50
 // PCA position mapped back (the latent projected on the top 3 principal axes: approximate).
 function pointLatent(i) {
   const emb = state.emb;
-  if (emb.latents) return [emb.latents[i], ""];
+  if (emb.latents) return [latentAt(emb, i), ""];
   if (state.box) {
     const exact = emb.view3d_method === "latent";
-    return [state.box.toLatent(emb.view3d[i]), exact ? "" : " (from its PCA position: approximate)"];
+    return [state.box.toLatent(view3dAt(emb, i)), exact ? "" : " (from its PCA position: approximate)"];
   }
   return [null, ""];
 }
 
 function onPointClick(event) {
   const point = event.points && event.points[0];
-  if (!point || !Array.isArray(point.customdata)) return; // a marker, not a test point
-  const [i, index] = point.customdata;
+  const members = point && state.groups[point.curveNumber];
+  if (!members) return; // a marker, not a data point
+  const i = members[point.pointNumber];
   const emb = state.emb;
-  const where = { view3d: emb.view3d[i], tsne2d: emb.tsne2d ? emb.tsne2d[i] : null };
+  const where = { view3d: view3dAt(emb, i), tsne2d: tsneAt(emb, i) };
   const [latent, how] = pointLatent(i);
-  const caption = `test image #${index}, label ${emb.label_names[emb.labels[i]]}${how}`;
+  const what = `${splitOf(emb, i)} image #${emb.index[i]}`;
+  const caption = `${what}, label ${emb.label_names[emb.labels[i]]}${how}`;
   if (!latent) {
     state.current = null;
     placeMarker(plot, "selected", where[state.view]);
@@ -92,12 +96,14 @@ function onPointClick(event) {
       "draw a digit, sample, or interpolate between two drawings instead.";
     return;
   }
-  syncSliders(emb.view3d[i]);
+  syncSliders(where.view3d);
   guard(() => decodeTo({ latent, caption, where }));
 }
 
 async function redraw() {
-  await drawScatter(plot, state.emb, state.view, state.hidden);
+  const started = performance.now();
+  state.groups = await drawScatter(plot, state.emb, state.view, state.hidden);
+  plot.dataset.drawMs = String(Math.round(performance.now() - started));
   if (!state.clickBound) {
     plot.on("plotly_click", onPointClick);
     state.clickBound = true;
@@ -159,17 +165,46 @@ function resetSelections() {
   paintPixels($("recon"), Array.from({ length: 28 }, () => new Array(28).fill(0)));
 }
 
+// The split picker offers train and all only when the model has train embeddings.
+function fillSplits(manifest) {
+  const hasTrain = Boolean(manifest.embeddings.splits?.train);
+  for (const option of $("split").options) option.disabled = option.value !== "test" && !hasTrain;
+  if (!hasTrain) state.split = "test";
+  $("split").value = state.split;
+}
+
+async function loadPoints() {
+  status(`loading ${state.model} ${state.split} points…`);
+  const started = performance.now();
+  state.emb = await loadEmbeddings(state.model, state.split);
+  plot.dataset.loadMs = String(Math.round(performance.now() - started));
+  plot.dataset.format = state.emb.format;
+}
+
+async function selectSplit(split) {
+  state.split = split;
+  await loadPoints();
+  const tsne = $("view").querySelector('[value="tsne2d"]');
+  tsne.disabled = !state.emb.tx;
+  if (!state.emb.tx) state.view = "view3d";
+  $("view").value = state.view;
+  plotNote(state.emb);
+  await redraw();
+  status(`${state.model}: ${state.emb.count} ${state.split} points, D = ${state.emb.latent_dim}`);
+}
+
 async function selectModel(name) {
   state.model = name;
   status(`loading ${name}…`);
-  const path = encodeURIComponent(name);
-  const [manifest, emb] = await Promise.all([
-    getJSON(`/models/${path}`), getJSON(`/embeddings?model=${path}`),
-  ]);
-  Object.assign(state, { manifest, emb });
+  const manifest = await getJSON(`/models/${encodeURIComponent(name)}`);
+  state.manifest = manifest;
+  fillSplits(manifest);
+  fillLabelPicker(manifest);
+  await loadPoints();
+  const emb = state.emb;
   const tsne = $("view").querySelector('[value="tsne2d"]');
-  tsne.disabled = !emb.tsne2d;
-  if (!emb.tsne2d) state.view = "view3d";
+  tsne.disabled = !emb.tx;
+  if (!emb.tx) state.view = "view3d";
   $("view").value = state.view;
   $("view").options[0].textContent = emb.view3d_method === "latent" ? "3-D latent" : "3-D PCA";
   state.hidden.clear();
@@ -192,7 +227,7 @@ async function selectModel(name) {
   fillCard(name, manifest);
   if ($("card").open) guard(() => loadGallery(name, manifest));
   await redraw();
-  status(`${name}: ${emb.count} test points, D = ${emb.latent_dim}`);
+  status(`${name}: ${emb.count} ${state.split} points, D = ${emb.latent_dim}`);
 }
 
 async function sendDrawing(blob) {
@@ -224,6 +259,7 @@ function setEnd(which) {
 
 function wire() {
   $("model").addEventListener("change", (e) => guard(() => selectModel(e.target.value)));
+  $("split").addEventListener("change", (e) => guard(() => selectSplit(e.target.value)));
   $("view").addEventListener("change", (e) => {
     state.view = e.target.value;
     plotNote(state.emb);

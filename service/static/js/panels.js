@@ -8,10 +8,25 @@ const q = (model) => `model=${encodeURIComponent(model)}`;
 export async function showSamples(model, randomSeed) {
   const seedField = $("seed");
   const seed = randomSeed ? "" : `&seed=${Number(seedField.value) || 0}`;
-  const path = `/sample?${q(model)}&n=${$("n").value}${seed}`;
+  const label = $("sample-label").value;
+  const labels = label ? `&label=${encodeURIComponent(label)}` : "";
+  const path = `/sample?${q(model)}&n=${$("n").value}${seed}${labels}`;
   const { url, headers } = await pngURL(path);
   seedField.value = headers.get("X-Seed") ?? seedField.value;
   showImage($("samples"), url);
+}
+
+// The label picker: "any" (the prior), each label, or all labels in turn; only for models
+// whose manifest has label priors.
+export function fillLabelPicker(manifest) {
+  const picker = $("sample-label");
+  const names = manifest.label_priors ? manifest.label_priors.labels.map((p) => p.name) : [];
+  const options = [new Option("any (prior)", "")];
+  if (names.length) options.push(new Option("each in turn", names.map((_, i) => i).join(",")));
+  names.forEach((name, i) => options.push(new Option(name, String(i))));
+  picker.replaceChildren(...options);
+  picker.disabled = !names.length;
+  picker.title = names.length ? "" : "this model has no label priors (python -m trainer refresh)";
 }
 
 export async function showStrip(model, a, b) {

@@ -1,6 +1,8 @@
 // The embeddings scatter (plotly.js): one trace per label (so labels toggle), then two
 // marker traces: the drawing (diamond) and the current selection (open circle).
 
+import { tsneAt, view3dAt } from "./embeddings.js";
+
 // matplotlib's tab10, the palette of the trainer's report pictures.
 export const TAB10 = [
   "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -13,24 +15,27 @@ const MARKERS = {
 };
 
 export function coordsOf(emb, view, i) {
-  return view === "tsne2d" ? emb.tsne2d[i] : emb.view3d[i];
+  return view === "tsne2d" ? tsneAt(emb, i) : view3dAt(emb, i);
 }
 
+// One label's points as typed arrays (WebGL takes them as they are; 70,000 points plot in
+// well under a second). `members` are row numbers in `emb`; plotly's pointNumber indexes it.
 function labelTrace(emb, view, label, members) {
   const is3d = view === "view3d";
-  const xyz = members.map((i) => coordsOf(emb, view, i));
+  const [xs, ys, zs] = is3d ? [emb.x, emb.y, emb.z] : [emb.tx, emb.ty, null];
+  const pick = (col) => Float32Array.from(members, (i) => col[i]);
   const size = emb.count > 3000 ? (is3d ? 2 : 3) : (is3d ? 3.5 : 6);
   const trace = {
     type: is3d ? "scatter3d" : "scattergl",
     mode: "markers",
     name: emb.label_names[label],
-    x: xyz.map((p) => p[0]),
-    y: xyz.map((p) => p[1]),
-    customdata: members.map((i) => [i, emb.index[i]]),
-    hovertemplate: `label ${emb.label_names[label]}<br>index %{customdata[1]}<extra></extra>`,
+    x: pick(xs),
+    y: pick(ys),
+    customdata: Int32Array.from(members, (i) => emb.index[i]),
+    hovertemplate: `label ${emb.label_names[label]}<br>index %{customdata}<extra></extra>`,
     marker: { size, color: TAB10[label % TAB10.length], opacity: 0.85 },
   };
-  if (is3d) trace.z = xyz.map((p) => p[2]);
+  if (is3d) trace.z = pick(zs);
   return trace;
 }
 
@@ -57,7 +62,7 @@ function layout(emb, view) {
     showlegend: false,
     hovermode: "closest",
     paper_bgcolor: "rgba(0,0,0,0)",
-    uirevision: `${emb.model}/${view}`, // keep the camera when only the markers change
+    uirevision: `${emb.model}/${emb.split}/${view}`, // keep the camera when only the markers change
   };
   if (view === "view3d") {
     base.scene = {
@@ -72,7 +77,8 @@ function layout(emb, view) {
   return base;
 }
 
-// Draw (or redraw) the scatter; `hidden` is a Set of labels switched off.
+// Draw (or redraw) the scatter; `hidden` is a Set of labels switched off. Returns the row
+// numbers of each label's trace, for mapping a clicked point back to its row.
 export async function drawScatter(div, emb, view, hidden) {
   const groups = emb.label_names.map(() => []);
   emb.labels.forEach((label, i) => groups[label].push(i));
@@ -81,6 +87,7 @@ export async function drawScatter(div, emb, view, hidden) {
   traces.push(markerTrace(view, "drawing"), markerTrace(view, "selected"));
   const config = { responsive: true, displaylogo: false, scrollZoom: true };
   await window.Plotly.react(div, traces, layout(emb, view), config);
+  return groups;
 }
 
 // Move a marker trace ("drawing" or "selected") to `point` ([x, y] or [x, y, z]); null hides it.

@@ -4,8 +4,8 @@
 
 let inputs = [];
 
-const range = (points, k) => points.reduce(
-  ([lo, hi], p) => [Math.min(lo, p[k]), Math.max(hi, p[k])], [Infinity, -Infinity]);
+const range = (column) => column.reduce(
+  ([lo, hi], v) => [Math.min(lo, v), Math.max(hi, v)], [Infinity, -Infinity]);
 
 // The box and its map to a latent, or null when this model has none.
 export function sliderBox(manifest, emb) {
@@ -16,7 +16,7 @@ export function sliderBox(manifest, emb) {
   }
   const proj = embeddings.projection;
   if (!proj) return null;
-  const bounds = [0, 1, 2].map((k) => range(emb.view3d, k));
+  const bounds = [emb.x, emb.y, emb.z].map(range);
   return {
     names: ["pc1", "pc2", "pc3"], low: bounds.map((b) => b[0]), high: bounds.map((b) => b[1]),
     start: [0, 0, 0], // the PCA view of the latents' mean
