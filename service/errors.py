@@ -1,6 +1,9 @@
 """Domain exceptions and the handlers that turn every failure into one JSON error shape:
 
 {"error": {"code": "latent_size", "message": "latent has 2 values; ...", "status": 422}}
+
+Under /v2 (the Open Inference Protocol) the shape is the protocol's own, {"error": "..."}, for
+failures raised before any /v2 route runs too: a body over the cap, an unknown path, a 500.
 """
 
 from __future__ import annotations
@@ -72,10 +75,19 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"request body is over the {limit:,}-byte limit; send less")
 
 
+OIP_PREFIX = "/v2"
+
+
 def error_response(
-    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    path: str = "",
 ) -> JSONResponse:
-    """The one error shape."""
+    """The one error shape (the protocol's, for a request whose `path` is under /v2)."""
+    if path == OIP_PREFIX or path.startswith(OIP_PREFIX + "/"):
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
     body = {"error": {"code": code, "message": message, "status": status}}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -116,7 +128,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         message = f"no endpoint at {request.url.path}; see /docs for the API"
     elif status == 405:
         message = f"{request.method} is not allowed on {request.url.path}; see /docs"
-    return error_response(status, _code_for(status), message, exc.headers)
+    return error_response(status, _code_for(status), message, exc.headers, request.url.path)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -47,7 +47,9 @@ class ServiceMiddleware:
             log.exception("unhandled error in %s %s", scope["method"], scope["path"])
             if started:
                 raise
-            body = error_response(500, "internal_error", "internal server error; see the log")
+            body = error_response(
+                500, "internal_error", "internal server error; see the log", path=scope["path"]
+            )
             await body(scope, receive, send_tracked)
         finally:
             self._observe(scope, status, time.perf_counter() - start)
@@ -58,7 +60,9 @@ class ServiceMiddleware:
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
         exc = BodyTooLarge(self.max_body_bytes)
-        response = error_response(413, "content_too_large", exc.detail, {"Connection": "close"})
+        response = error_response(
+            413, "content_too_large", exc.detail, {"Connection": "close"}, scope["path"]
+        )
         await response(scope, receive, send)
 
     def _limited(self, receive: Receive) -> Receive:

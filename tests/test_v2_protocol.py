@@ -281,6 +281,13 @@ def test_unknown_models_and_versions_are_404(server: str) -> None:
     assert_oip_error(r, 404, "unknown model 'nope-decoder'", "conv32-decoder")
 
 
+def test_unknown_paths_and_methods_answer_in_the_protocols_shape(server: str) -> None:
+    assert_oip_error(httpx.get(f"{server}/v2/nothing/here"), 404, "/v2/nothing/here")
+    assert_oip_error(httpx.delete(f"{server}/v2/models/mlp3d-encoder"), 405, "DELETE")
+    r = httpx.get(f"{server}/nothing/here")  # outside /v2: the service's own shape
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
 def test_batch_and_body_caps_are_413(make_client: Callable[..., TestClient]) -> None:
     client = make_client(max_batch=4, max_body_bytes=64 * 1024)
     z = np.zeros((5, 3), np.float32)
@@ -289,7 +296,7 @@ def test_batch_and_body_caps_are_413(make_client: Callable[..., TestClient]) -> 
     assert_oip_error(r, 413, "LATENTLAB_MAX_BATCH")
     big = json.dumps({"inputs": [tensor(data=[0.0] * 20_000)]}).encode()  # > 64 KiB
     r = client.post("/v2/models/mlp3d-decoder/infer", content=big)
-    assert r.status_code == 413  # refused by its Content-Length, before any route
+    assert_oip_error(r, 413, "65,536")  # refused by its Content-Length, before any route
     r = client.post("/v2/models/mlp3d-decoder/infer", content=iter([big]))  # chunked
     assert_oip_error(r, 413, "65,536")
     bomb = zlib.compress(b" " * (1 << 20))  # 1 KiB on the wire, 1 MiB once inflated
