@@ -7,6 +7,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,5 +135,14 @@ def save_embeddings(
     }
 
 
+_NUMBER_LIST = re.compile(r"\[\s+(-?[\d.eE+-]+(?:,\s+-?[\d.eE+-]+)*)\s+\]")
+
+
 def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
-    path.write_text(json.dumps(manifest, indent=2, allow_nan=False) + "\n")
+    """manifest.json indented for reading, but each list of numbers on one line: ten 32x32
+    Cholesky factors one number a line would take 300 KB. Written atomically."""
+    text = json.dumps(manifest, indent=2, allow_nan=False)
+    text = _NUMBER_LIST.sub(lambda m: "[" + re.sub(r"\s+", " ", m.group(1)) + "]", text)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(text + "\n")
+    tmp.replace(path)

@@ -124,9 +124,7 @@ def refresh_folder(folder: Path, splits: Splits, cache_dir: Path) -> dict[str, A
     if manifest["prior"].get("mixture") == "label_priors":  # its /sample draws change too
         samples = mixture_samples(model, extras["label_priors"], 10_000, seed)
         manifest["metrics"]["sample_quality"] = sample_quality(classifier, samples, splits.test)
-    tmp = folder / f".manifest.json.{os.getpid()}"
-    write_manifest(tmp, manifest)
-    tmp.replace(folder / "manifest.json")
+    write_manifest(folder / "manifest.json", manifest)
     return manifest
 
 
