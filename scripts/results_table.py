@@ -1,4 +1,5 @@
-"""Print the README's results table from the manifests in a model repository.
+"""Print the README's results tables from the manifests in a model repository: the main one,
+then conditional sampling (metrics.conditional_accuracy) per model and label.
 
 uv run python scripts/results_table.py [models]
 """
@@ -33,8 +34,23 @@ def main() -> None:
         "train time | reference MSE | PCA MSE |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for path in sorted(root.glob("*/manifest.json")):
-        print(row(json.loads(path.read_text())))
+    manifests = [json.loads(p.read_text()) for p in sorted(root.glob("*/manifest.json"))]
+    for m in manifests:
+        print(row(m))
+    print()
+    print("| model | mean | " + " | ".join(str(i) for i in range(10)) + " | confident |")
+    print("| --- " * 13 + "|")
+    for m in manifests:
+        if m["metrics"].get("conditional_accuracy"):
+            print(conditional_row(m))
+
+
+def conditional_row(m: dict) -> str:  # type: ignore[type-arg]
+    """Share of each label's conditional samples the classifier reads as that label, and the
+    share of all of them it is over 90% confident about."""
+    acc = m["metrics"]["conditional_accuracy"]
+    cells = " | ".join(f"{v:.2f}" for v in acc["per_label"].values())
+    return f"| `{m['name']}` | **{acc['mean']:.3f}** | {cells} | {acc['share_confident']:.2f} |"
 
 
 if __name__ == "__main__":

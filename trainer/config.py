@@ -43,8 +43,10 @@ RECIPES: dict[str, Recipe] = {
         "standard_normal",
     ),
     # The sampler: see README, "Choices", for why this design and how its prior is fitted.
+    # Measured on MNIST (one H100, about 2 s an epoch): 30 epochs FD 21.1, 80 epochs FD 14.1
+    # and the best ELBO, 160 epochs FD 12.1; the committed model is the 80-epoch run.
     "convvae": Recipe(
-        12,
+        80,
         128,
         1e-3,
         "cosine",
