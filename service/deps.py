@@ -95,5 +95,10 @@ InvertQuery = Annotated[
     Query(description="invert dark-on-light images: auto decides from the border pixels"),
 ]
 ScaleQuery = Annotated[
-    int, Query(ge=1, description="upscale the PNG by this factor (nearest neighbour)")
+    int,
+    Query(
+        ge=1,
+        description="upscale the PNG by this factor (nearest neighbour)",
+        json_schema_extra={"x-cap": "max_scale"},  # maximum: LATENTLAB_MAX_SCALE (openapi.py)
+    ),
 ]

@@ -19,6 +19,7 @@ from service.engine.engine import Engine
 from service.errors import install_error_handlers
 from service.metrics import Metrics
 from service.middleware import ServiceMiddleware
+from service.openapi import install_openapi
 from service.reload import Reloader
 from service.routes import (
     decode,
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state = ServiceState(settings, Metrics())
     app.state.service = state
     install_error_handlers(app)
+    install_openapi(app, settings)
     # No GZipMiddleware: it would sit on every request's path on the event loop. The large
     # bodies (embeddings, JSON pixel arrays) are gzipped where they are made (responses.py).
     # Added innermost first: CORS wraps everything, so even errors carry its headers.

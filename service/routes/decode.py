@@ -15,16 +15,30 @@ from service.errors import InvalidInput
 from service.inputs import latent_batch
 from service.model import ServedModel
 from service.responses import check_cap, images_response, rounded
-from service.routes.docs import PNG, errors
+from service.routes.docs import BATCH, LATENT_SIZE, PNG, SCALE, Example, errors
 from service.schemas import DecodeBatch, DecodeOne, DecodeRequest, SampleResponse
 
 router = APIRouter(tags=["latents"])
+_SAMPLE: dict[int, dict[str, Example]] = {
+    422: {
+        "n_cap": ("n_cap", "n is 65; the limit is 64 (LATENTLAB_MAX_SAMPLES)"),
+        "unknown_label": ("unknown_label", "unknown label 'x'; labels are 0=0, 1=1, 2=2, ..."),
+        "no_label_priors": (
+            "no_label_priors",
+            "model mlp3d has no label priors; run python -m trainer refresh",
+        ),
+    }
+}
+SAMPLE_PNG = {
+    **PNG,
+    "headers": {"X-Seed": {"description": "the seed used", "schema": {"type": "string"}}},
+}
 
 
 @router.post(
     "/decode",
     response_model=DecodeOne | DecodeBatch,
-    responses={200: PNG, **errors(401, 404, 413, 422, 503)},
+    responses={200: PNG, **errors(400, 404, 413, 422, 503, extra=(LATENT_SIZE, BATCH, SCALE))},
 )
 async def decode(
     request: Request,
@@ -50,12 +64,14 @@ async def decode(
 @router.get(
     "/sample",
     response_model=SampleResponse,
-    responses={200: PNG, **errors(401, 404, 422, 503)},
+    responses={200: SAMPLE_PNG, **errors(404, 422, 503, extra=(SCALE, _SAMPLE))},
 )
 async def sample(
     request: Request,
     served: ModelDep,
-    n: Annotated[int, Query(ge=1, description="how many samples")] = 16,
+    n: Annotated[
+        int, Query(ge=1, description="how many samples", json_schema_extra={"x-cap": "max_samples"})
+    ] = 16,
     seed: Annotated[int | None, Query(ge=0, lt=2**63, description="same seed, same output")] = None,
     scale: ScaleQuery = 1,
     label: Annotated[list[str] | None, Query(description=_LABEL_HELP)] = None,

@@ -11,10 +11,19 @@ from fastapi.responses import Response
 from service.deps import ModelDep, StateDep
 from service.embeddings import Format, SplitName
 from service.responses import cached_response
-from service.routes.docs import errors
+from service.routes.docs import Example, errors
 
 router = APIRouter(tags=["embeddings"])
 
+_NO_SPLIT: dict[int, dict[str, Example]] = {
+    422: {
+        "no_split": (
+            "no_split",
+            "model mlp3d has no train embeddings; run python -m trainer refresh",
+        )
+    }
+}
+_ETAG = {"ETag": {"description": "strong validator", "schema": {"type": "string"}}}
 _CONTENT: dict[str, dict[str, str]] = {
     "application/json": {},
     "text/csv": {},
@@ -27,9 +36,9 @@ _CONTENT: dict[str, dict[str, str]] = {
     "/embeddings",
     response_class=Response,
     responses={
-        200: {"content": _CONTENT, "description": "the points"},
-        304: {},
-        **errors(404, 422),
+        200: {"content": _CONTENT, "description": "the points", "headers": _ETAG},
+        304: {"description": "not modified: the If-None-Match ETag is current", "headers": _ETAG},
+        **errors(404, 422, 503, extra=(_NO_SPLIT,)),
     },
 )
 def embeddings(

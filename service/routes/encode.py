@@ -14,11 +14,11 @@ from service.deps import ImagesDep, InvertQuery, ModelDep, ScaleQuery, running
 from service.inputs import image_batch
 from service.model import ServedModel
 from service.responses import check_cap, images_response, rounded
-from service.routes.docs import IMAGE_BODY, PNG, errors
+from service.routes.docs import BATCH, IMAGE_BODY, IMAGES, PNG, SCALE, errors
 from service.schemas import EncodeBatch, EncodeOne, ReconstructBatch, ReconstructOne
 
 router = APIRouter(tags=["images"])
-_ERRORS = errors(401, 404, 413, 415, 422, 503)
+_ERRORS = errors(400, 404, 413, 415, 422, 503, extra=(IMAGES, BATCH))
 
 
 def _encoded(
@@ -66,7 +66,7 @@ def _reconstructed(
     "/reconstruct",
     openapi_extra=IMAGE_BODY,
     response_model=ReconstructOne | ReconstructBatch,
-    responses={200: PNG, **_ERRORS},
+    responses={200: PNG, **_ERRORS, **errors(422, extra=(IMAGES, BATCH, SCALE))},
 )
 async def reconstruct(
     request: Request,

@@ -14,12 +14,15 @@ from PIL import Image
 from service.deps import ModelDep, ScaleQuery, running
 from service.errors import InvalidInput
 from service.responses import check_cap, json_response, rounded, wants_json
-from service.routes.docs import errors
+from service.routes.docs import LATENT_SIZE, SCALE, Example, errors
 from service.schemas import InterpolateRequest, InterpolateResponse
 
 router = APIRouter(tags=["latents"])
 
 Array = np.ndarray[Any, np.dtype[np.float32]]
+_STEPS: dict[int, dict[str, Example]] = {
+    422: {"steps_cap": ("steps_cap", "steps is 300; the limit is 256 (LATENTLAB_MAX_BATCH)")}
+}
 STRIP = {"content": {"image/png": {}}, "description": "a greyscale PNG: one row of `steps` digits"}
 
 
@@ -47,7 +50,7 @@ def strip_png(images: Array, scale: int) -> bytes:
 @router.post(
     "/interpolate",
     response_model=InterpolateResponse,
-    responses={200: STRIP, **errors(401, 404, 413, 422, 503)},
+    responses={200: STRIP, **errors(400, 404, 413, 422, 503, extra=(LATENT_SIZE, SCALE, _STEPS))},
 )
 async def interpolate(
     request: Request,

@@ -43,7 +43,7 @@ async def list_models(registry: RegistryDep) -> ModelList:
     return ModelList(default=registry.default, models=models)
 
 
-@router.get("/models/{name}", responses=errors(404))
+@router.get("/models/{name}", responses=errors(404, 422, 503))
 async def get_manifest(
     name: str,
     registry: RegistryDep,

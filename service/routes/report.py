@@ -10,11 +10,14 @@ from fastapi.responses import FileResponse
 
 from service.deps import RegistryDep, StateDep
 from service.errors import ApiError
-from service.routes.docs import errors
+from service.routes.docs import Example, errors
 
 router = APIRouter(tags=["models"])
 
 _MEDIA_TYPES = {".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg"}
+_MISSING: dict[int, dict[str, Example]] = {
+    404: {"no_picture": ("report_not_found", "no report picture 'x.png'; this model has: none")}
+}
 _IMAGES: dict[int | str, dict[str, Any]] = {
     200: {"content": {t: {} for t in _MEDIA_TYPES.values()}, "description": "the picture"}
 }
@@ -39,7 +42,7 @@ def report_file(folder: Path, listed: object, file: str) -> Path:
 @router.get(
     "/models/{name}/report/{file}",
     response_class=FileResponse,
-    responses={**_IMAGES, **errors(401, 404)},
+    responses={**_IMAGES, **errors(404, 503, extra=(_MISSING,))},
 )
 async def report(name: str, file: str, registry: RegistryDep, state: StateDep) -> FileResponse:
     """One picture from the model's report (names listed in its manifest's `report`)."""

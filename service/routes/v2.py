@@ -39,13 +39,32 @@ EXTENSIONS = ["binary_tensor_data"]
 _INLINE_BYTES = 64 * 1024
 
 
+# One example answer per status, in the protocol's shape.
+_EXAMPLES = {
+    400: "input 'latents' has shape [1, 2]; expected [-1, 3]",
+    401: "missing or wrong API key; send it in the X-API-Key header",
+    404: "unknown model 'nope'; models: conv32-decoder, conv32-encoder, mlp3d-decoder, ...",
+    413: "batch of 300 is over the limit of 256 (LATENTLAB_MAX_BATCH); split it",
+    415: "cannot read a br body; send it plain, gzip or deflate",
+    503: "model mlp3d has 256 requests queued (LATENTLAB_MAX_QUEUE); retry shortly",
+}
+
+
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {s: {"model": OipErrorBody, "description": "error (see `error`)"} for s in statuses}
+    """`responses=` entries in the protocol's error shape, {"error": "..."}."""
+    return {
+        s: {
+            "model": OipErrorBody,
+            "description": "error (see `error`)",
+            "content": {"application/json": {"example": {"error": _EXAMPLES[s]}}},
+        }
+        for s in statuses
+    }
 
 
 _TAG = "open inference protocol"
 health = APIRouter(prefix="/v2", tags=[_TAG], route_class=OipRoute)
-router = APIRouter(prefix="/v2", tags=[_TAG], route_class=OipRoute, responses=_errors(401, 404))
+router = APIRouter(prefix="/v2", tags=[_TAG], route_class=OipRoute)
 
 INFER_BODY: dict[str, Any] = {
     "requestBody": {
@@ -81,13 +100,13 @@ async def server_metadata(request: Request) -> ServerMetadata:
     return ServerMetadata(name="latentlab", version=request.app.version, extensions=EXTENSIONS)
 
 
-@router.get("/models/{model_name}")
+@router.get("/models/{model_name}", responses=_errors(404))
 async def model_metadata(request: Request, model_name: str) -> ModelMetadata:
     """A model's versions, platform, and input and output tensors."""
     return _model(request, model_name, None).metadata()
 
 
-@router.get("/models/{model_name}/versions/{model_version}")
+@router.get("/models/{model_name}/versions/{model_version}", responses=_errors(404))
 async def model_version_metadata(
     request: Request, model_name: str, model_version: str
 ) -> ModelMetadata:
@@ -95,13 +114,13 @@ async def model_version_metadata(
     return _model(request, model_name, model_version).metadata()
 
 
-@router.get("/models/{model_name}/ready")
+@router.get("/models/{model_name}/ready", responses=_errors(404))
 async def model_ready(request: Request, model_name: str) -> ModelReady:
     """Ready: every model served is loaded and checked at start-up; unknown ones are 404."""
     return ModelReady(name=_model(request, model_name, None).name, ready=True)
 
 
-@router.get("/models/{model_name}/versions/{model_version}/ready")
+@router.get("/models/{model_name}/versions/{model_version}/ready", responses=_errors(404))
 async def model_version_ready(request: Request, model_name: str, model_version: str) -> ModelReady:
     """One version's readiness."""
     return ModelReady(name=_model(request, model_name, model_version).name, ready=True)
@@ -110,7 +129,7 @@ async def model_version_ready(request: Request, model_name: str, model_version: 
 _INFER: dict[str, Any] = {
     "response_model": InferenceResponse,
     "openapi_extra": INFER_BODY,
-    "responses": _errors(400, 413, 415, 503),
+    "responses": _errors(400, 404, 413, 415, 503),
 }
 
 
