@@ -79,7 +79,10 @@ def _pixels_field(body: bytes) -> Any:
 def pixel_batch(value: Any, max_batch: int) -> tuple[Array, bool]:
     """JSON pixels (784, 28x28, N x 784 or N x 28 x 28) -> (N, 28, 28), checked."""
     try:
-        arr = np.array(value, dtype=np.float32)
+        raw = np.array(value)  # JSON numbers only, as the schema says: not true, not "0.5"
+        if raw.dtype.kind not in "iuf":
+            raise TypeError(f"pixels of type {raw.dtype}")
+        arr = raw.astype(np.float32)
     except (TypeError, ValueError) as exc:
         raise InvalidInput(
             "pixels must be numbers: 784 values, 28x28 nested lists, or a batch of either "
@@ -87,7 +90,7 @@ def pixel_batch(value: Any, max_batch: int) -> tuple[Array, bool]:
             code="pixels_shape",
         ) from exc
     single = arr.shape in ((784,), (28, 28))
-    if arr.shape[-1:] == (784,) or single:
+    if single or (arr.ndim == 2 and arr.shape[1] == 784):  # not N x M x 784 (the schema)
         arr = arr.reshape(-1, 28, 28)
     if arr.ndim != 3 or arr.shape[1:] != (28, 28) or len(arr) == 0:
         raise InvalidInput(
