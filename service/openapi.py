@@ -72,6 +72,10 @@ def complete(doc: Doc, settings: Settings, served: Served) -> Doc:
             if status == "503":
                 response.setdefault("headers", {})["Retry-After"] = _RETRY_AFTER
     _describe_models(doc, served)
+    # FastAPI drops every null from the document (exclude_none), examples' values included.
+    not_ready = doc["paths"].get("/readyz", {}).get("get", {}).get("responses", {}).get("503")
+    if not_ready is not None:
+        not_ready["content"]["application/json"].get("example", {}).setdefault("default", None)
     schemas = doc.get("components", {}).get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)

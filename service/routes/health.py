@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
@@ -21,7 +22,27 @@ async def healthz() -> Health:
     return Health()
 
 
-@router.get("/readyz", responses={503: {"model": Readiness, "description": "no model loaded"}})
+_NOT_READY: dict[str, Any] = {
+    "status": "not_ready",
+    "models": [],
+    "versions": {},
+    "default": None,
+    "failed": {"mlp3d": "manifest.json: sha256 of model.pt does not match"},
+    "worker": 12345,
+    "error": {"code": "not_ready", "message": "no model is loaded", "status": 503},
+}
+
+
+@router.get(
+    "/readyz",
+    responses={
+        503: {
+            "model": Readiness,
+            "description": "no model loaded (the body also carries `error`)",
+            "content": {"application/json": {"example": _NOT_READY}},
+        }
+    },
+)
 async def readyz(state: StateDep) -> JSONResponse:
     """Ready once this worker has loaded at least one model; lists folders that failed."""
     registry = state.registry or Registry()
