@@ -178,6 +178,22 @@ def _describe_models(doc: Doc, served: Served) -> None:
             )
     if "/sample" in paths:
         _label_param(paths["/sample"]["get"], served)
+    _path_examples(doc, served)
+
+
+def _path_examples(doc: Doc, served: Served) -> None:
+    """Served names and versions as examples of the path parameters (for /docs, and so that
+    fuzzers reach more than the 404)."""
+    names = sorted({name for name, *_ in served})
+    examples = {
+        "name": names,
+        "model_name": [f"{name}-{role}" for name in names for role in ("encoder", "decoder")],
+        "model_version": sorted({str(version) for _, version, *_ in served}),
+    }
+    for _, op in _operations(doc):
+        for param in op.get("parameters", []):
+            if param["in"] == "path" and param["name"] in examples:
+                param["examples"] = {value: {"value": value} for value in examples[param["name"]]}
 
 
 def _label_param(op: Doc, served: Served) -> None:

@@ -191,6 +191,22 @@ def test_labels_are_a_pattern_of_the_served_labels(client: TestClient, spec: Spe
         assert_error(r, spec, "/sample", "get", 422, "unknown_label")
 
 
+def test_path_parameter_examples_are_served_names_that_answer(
+    client: TestClient, spec: Spec
+) -> None:
+    """Each example of a path parameter (what /docs offers and fuzzers try) reaches a model."""
+    tried = 0
+    for path, method, op in operations(spec):
+        params = [p for p in op.get("parameters", []) if p["in"] == "path"]
+        if method != "get" or not params or path.endswith("/report/{file}"):
+            continue  # a report's file names are per model: /models/{name} lists them
+        first = {p["name"]: next(iter(p["examples"].values()))["value"] for p in params}
+        r = client.get(path.format(**first))
+        assert r.status_code == 200, (path, first, r.text)
+        tried += 1
+    assert tried >= 2
+
+
 # --- every status, in the documented shape --------------------------------------------------
 
 
