@@ -11,6 +11,11 @@ cannot generate or tie together.
    descriptions list D per model; another length is a documented 422 `latent_size`), but a
    schema cannot tie a body's length to the `?model=` query. Positive cases get the latents
    resized to that model's D; negative cases are left as generated.
+3. Tensors. An /v2 infer request must carry the model's one input by its name, in its shape
+   (GET /v2/models/{name} gives both; a schema shared by every model cannot). Positive cases
+   get that input with values from the drawn ones (raw float32 after the JSON, with its
+   Inference-Header-Content-Length, for an application/octet-stream body), all outputs, as
+   JSON; negative cases are left as generated.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import hashlib
 import io
 import json
 import os
+import urllib.error
 import urllib.request
 from functools import cache
 from typing import Any
@@ -71,6 +77,39 @@ def _models() -> tuple[str | None, dict[str, int]]:
     return listed["default"], {m["name"]: m["latent_dim"] for m in listed["models"]}
 
 
+@cache
+def _tensor_spec(model_name: str) -> dict[str, Any] | None:
+    """The /v2 model's one input, as its metadata gives it (None: no such model)."""
+    url = os.environ["LATENTLAB_CHECK_URL"].rstrip("/") + f"/v2/models/{model_name}"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            spec: dict[str, Any] = json.load(reply)["inputs"][0]
+            return spec
+    except (urllib.error.HTTPError, ValueError, KeyError, IndexError):
+        return None
+
+
+def _valid_request(body: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """The request's id kept, its input made the model's: batch 1, values in [0, 1] taken
+    from the drawn ones."""
+    shape = [1 if d == -1 else d for d in spec["shape"]]
+    size = int(np.prod(shape))
+    drawn = json.dumps(body.get("inputs"), sort_keys=True, default=str).encode()
+    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(drawn).digest()[:8], "little"))
+    data = [round(float(v), 4) for v in rng.random(size)]
+    tensor = {"name": spec["name"], "shape": shape, "datatype": spec["datatype"], "data": data}
+    request_id = body.get("id")
+    return {"id": request_id if isinstance(request_id, str) else None, "inputs": [tensor]}
+
+
+def _binary_request(request: dict[str, Any]) -> tuple[bytes, bytes]:
+    """The same request with its input's data as raw little-endian float32 after the JSON."""
+    tensor = dict(request["inputs"][0])
+    raw = np.asarray(tensor.pop("data"), "<f4").tobytes()
+    tensor["parameters"] = {"binary_data_size": len(raw)}
+    return json.dumps({**request, "inputs": [tensor]}).encode(), raw
+
+
 def _resized(latent: Any, dim: int) -> Any:
     if not isinstance(latent, list):
         return latent
@@ -81,6 +120,20 @@ def _resized(latent: Any, dim: int) -> Any:
 def map_case(context: schemathesis.HookContext, case: schemathesis.Case) -> schemathesis.Case:
     meta = case.meta
     if meta is None or not meta.generation.mode.is_positive:
+        return case
+    if case.path.startswith("/v2/") and case.path.endswith("/infer"):
+        spec = _tensor_spec(str((case.path_parameters or {}).get("model_name", "")))
+        if spec is None:  # an unknown model: the documented 404, whatever the body
+            return case
+        if case.media_type == "application/octet-stream":  # the binary tensor data extension
+            head, raw = _binary_request(_valid_request({"inputs": repr(case.body)}, spec))
+            case.body = head + raw
+            case.headers = {
+                **(case.headers or {}),
+                "Inference-Header-Content-Length": str(len(head)),
+            }
+        else:
+            case.body = _valid_request(case.body if isinstance(case.body, dict) else {}, spec)
         return case
     if not isinstance(case.body, dict):
         return case

@@ -226,7 +226,7 @@ BAD_REQUESTS = {
     "no data": ({"inputs": [tensor(data=None)]}, "no data"),
     "input name": ({"inputs": [tensor(name="z")]}, "'latents'"),
     "two inputs": ({"inputs": [tensor(), tensor()]}, "one input"),
-    "no inputs": ({"inputs": []}, "one input"),
+    "no inputs": ({"inputs": []}, "at least 1 item"),
     "output name": ({"inputs": [tensor()], "outputs": [{"name": "x"}]}, "unknown output"),
     "flag": ({"inputs": [tensor()], "parameters": {"binary_data_output": "yes"}}, "true or false"),
     "classification": ({"inputs": [tensor()], "outputs": [

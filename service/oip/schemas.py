@@ -30,7 +30,9 @@ class InferenceRequest(BaseModel):
 
     id: str | None = Field(None, description="echoed in the response")
     parameters: Parameters | None = Field(None, description='e.g. {"binary_data_output": true}')
-    inputs: list[RequestInput]
+    inputs: list[RequestInput] = Field(
+        min_length=1, description="the model's one input (GET /v2/models/{name} names it)"
+    )
     outputs: list[RequestOutput] | None = None
 
 
