@@ -1,6 +1,6 @@
-"""Image bytes <-> pixel arrays. Uploads of any size and colour mode become 28x28 digits
-the way MNIST's were made (LeCun et al.): ink-box cropped, the longer side scaled to 20 px,
-then placed in a 28x28 field so the centre of mass sits at the centre."""
+"""Image bytes <-> pixel arrays: uploads of any size and colour mode are decoded (with their
+size checked first) to grey, then made into 28x28 digits by service/preprocess.py; results
+are written back out as greyscale PNGs."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from service import preprocess
 from service.errors import BadImage, ImageTooLarge, UnsupportedMedia
 
 Array = np.ndarray[Any, np.dtype[np.float32]]
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
-_INK = 0.1  # pixels above this (after background removal) count for the ink's bounding box
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -75,44 +75,9 @@ def _flatten_alpha(rgba: Image.Image) -> Array:
 
 
 def mnist_like(gray: Array, invert: bool | None) -> Array:
-    """(H, W) grey in [0, 1] -> (28, 28) light-on-dark digit; invert None decides from the
-    border (a light border means dark ink on light paper)."""
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    background = float(np.median(border))
-    if invert is None:
-        invert = background > 0.5
-    if invert:
-        gray, background = 1.0 - gray, 1.0 - background
-    peak = float(gray.max())
-    if peak - background < 1e-3:
-        return np.zeros((28, 28), np.float32)  # blank: nothing to centre
-    ink = np.clip((gray - background) / (peak - background), 0.0, 1.0)
-    rows, cols = np.flatnonzero((ink > _INK).any(1)), np.flatnonzero((ink > _INK).any(0))
-    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    return _centre(_fit20(crop))
-
-
-def _fit20(crop: Array) -> Array:
-    """Scale so the longer side is 20 px, keeping the aspect ratio."""
-    h, w = crop.shape
-    size = (max(1, round(w * 20 / max(h, w))), max(1, round(h * 20 / max(h, w))))
-    img = Image.fromarray(np.ascontiguousarray(crop, dtype=np.float32))
-    resized = img.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
-    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
-
-
-def _centre(patch: Array) -> Array:
-    """Paste into 28x28 with the centre of mass on pixel (14, 14), where MNIST puts it (the
-    sample's digits average (13.99, 14.03)), so a real MNIST digit comes back unchanged."""
-    h, w = patch.shape
-    total = float(patch.sum())
-    cy = float((patch.sum(1) * np.arange(h)).sum()) / total if total else (h - 1) / 2
-    cx = float((patch.sum(0) * np.arange(w)).sum()) / total if total else (w - 1) / 2
-    top = min(max(round(14.0 - cy), 0), 28 - h)
-    left = min(max(round(14.0 - cx), 0), 28 - w)
-    out = np.zeros((28, 28), np.float32)
-    out[top : top + h, left : left + w] = patch
-    return out
+    """(H, W) grey in [0, 1] -> (28, 28) light-on-dark digit, made the way MNIST's were;
+    invert None decides which side is ink. The steps, and why: service/preprocess.py."""
+    return preprocess.mnist_like(gray, invert)
 
 
 def to_png(images: Array, scale: int = 1) -> bytes:
