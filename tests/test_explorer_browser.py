@@ -50,12 +50,11 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="module")
-def server(make_settings: Callable[..., Settings]) -> Iterator[str]:
-    """A real uvicorn in a thread, serving the fixture models; yields its base URL."""
+def serve(settings: Settings) -> Iterator[str]:
+    """A real uvicorn in a thread on 127.0.0.1; yields its base URL, then stops it."""
     port = _free_port()
     config = uvicorn.Config(
-        create_app(make_settings()), host="127.0.0.1", port=port, log_level="warning", ws="none"
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", ws="none"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -67,6 +66,12 @@ def server(make_settings: Callable[..., Settings]) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(make_settings: Callable[..., Settings]) -> Iterator[str]:
+    """A real uvicorn in a thread, serving the fixture models; yields its base URL."""
+    yield from serve(make_settings())
 
 
 @pytest.fixture(scope="module")

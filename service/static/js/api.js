@@ -61,9 +61,16 @@ export function showImage(img, url) {
   img.hidden = false;
 }
 
+// The query naming the model version the page looks at: every model call carries it.
+export function modelQuery(model, version) {
+  const v = version == null ? "" : `&version=${encodeURIComponent(version)}`;
+  return `model=${encodeURIComponent(model)}${v}`;
+}
+
 // An image (PNG blob or uploaded file) -> /reconstruct as JSON: latent, view3d, pixels, mse.
-export async function reconstruct(model, blob) {
-  const path = `/reconstruct?model=${encodeURIComponent(model)}`;
+// `query` is modelQuery's.
+export async function reconstruct(query, blob) {
+  const path = `/reconstruct?${query}`;
   const type = blob.type || "application/octet-stream";
   const r = await call(path, { method: "POST", body: blob, type, accept: "application/json" });
   return r.json();

@@ -1,7 +1,9 @@
 // The explorer's wiring: pick a model, plot its embeddings, decode what is pointed at,
 // reconstruct what is drawn. Everything comes from this service's own API.
 
-import { ApiError, getJSON, pngURL, reconstruct, setApiKey, showImage, throttled } from "./api.js";
+import {
+  ApiError, getJSON, modelQuery, pngURL, reconstruct, setApiKey, showImage, throttled,
+} from "./api.js";
 import { paintPixels, setupPad, showOnPad } from "./draw.js";
 import { latentAt, loadEmbeddings, splitOf, tsneAt, view3dAt } from "./embeddings.js";
 import { fillCard, fillLabelPicker, loadGallery, showSamples, showStrip } from "./panels.js";
@@ -11,7 +13,7 @@ import { buildSliders, sliderBox, syncSliders } from "./sliders.js";
 const $ = (id) => document.getElementById(id);
 const plot = $("plot");
 const state = {
-  model: null, manifest: null, emb: null, view: "view3d", split: "test", hidden: new Set(),
+  model: null, version: null, listing: {}, manifest: null, emb: null, view: "view3d", split: "test", hidden: new Set(),
   box: null, current: null, drawn: null, a: null, b: null, clickBound: false, groups: [],
 };
 
@@ -30,7 +32,9 @@ async function guard(action) {
   }
 }
 
-const q = () => `model=${encodeURIComponent(state.model)}`;
+// The model and version the page looks at, as a query: every model call passes both.
+const q = () => modelQuery(state.model, state.version);
+const shown = () => `${state.model} v${state.version}`;
 
 // t-SNE has no map for new latents: a new point is shown at its nearest test point.
 function nearestTsne(latent) {
@@ -174,9 +178,9 @@ function fillSplits(manifest) {
 }
 
 async function loadPoints() {
-  status(`loading ${state.model} ${state.split} points…`);
+  status(`loading ${shown()} ${state.split} points…`);
   const started = performance.now();
-  state.emb = await loadEmbeddings(state.model, state.split);
+  state.emb = await loadEmbeddings(q(), state.split);
   plot.dataset.loadMs = String(Math.round(performance.now() - started));
   plot.dataset.format = state.emb.format;
 }
@@ -190,13 +194,29 @@ async function selectSplit(split) {
   $("view").value = state.view;
   plotNote(state.emb);
   await redraw();
-  status(`${state.model}: ${state.emb.count} ${state.split} points, D = ${state.emb.latent_dim}`);
+  status(`${shown()}: ${state.emb.count} ${state.split} points, D = ${state.emb.latent_dim}`);
 }
 
-async function selectModel(name) {
+// The version picker: the model's served versions, newest first, its default marked; a model
+// serving one version shows it too (the picker is then disabled). Returns the version picked.
+function fillVersions(name, wanted) {
+  const { version, versions = [version] } = state.listing[name];
+  const picked = versions.includes(wanted) ? wanted : version;
+  const options = [...versions].sort((a, b) => b - a).map((v) =>
+    new Option(v === version ? `${v} (default)` : String(v), String(v)));
+  $("version").replaceChildren(...options);
+  $("version").value = String(picked);
+  $("version").disabled = versions.length < 2;
+  $("version").title = versions.length < 2 ? `${name} serves one version` : "";
+  return picked;
+}
+
+async function selectModel(name, wanted = null) {
   state.model = name;
-  status(`loading ${name}…`);
-  const manifest = await getJSON(`/models/${encodeURIComponent(name)}`);
+  state.version = fillVersions(name, wanted);
+  document.body.dataset.version = String(state.version);
+  status(`loading ${shown()}…`);
+  const manifest = await getJSON(`/models/${encodeURIComponent(name)}?version=${state.version}`);
   state.manifest = manifest;
   fillSplits(manifest);
   fillLabelPicker(manifest);
@@ -224,15 +244,15 @@ async function selectModel(name) {
       (emb.latents || state.box ? "click a point" : "draw a digit"),
     where: { view3d: emb.view3d_method === "latent" ? mean : null, tsne2d: null },
   }));
-  fillCard(name, manifest);
-  if ($("card").open) guard(() => loadGallery(name, manifest));
+  fillCard(name, state.version, manifest);
+  if ($("card").open) guard(() => loadGallery(name, state.version, manifest));
   await redraw();
-  status(`${name}: ${emb.count} ${state.split} points, D = ${emb.latent_dim}`);
+  status(`${shown()}: ${emb.count} ${state.split} points, D = ${emb.latent_dim}`);
 }
 
 async function sendDrawing(blob) {
   if (!blob && !pad.hasInk()) return;
-  const r = await reconstruct(state.model, blob || (await pad.blob()));
+  const r = await reconstruct(q(), blob || (await pad.blob()));
   if (blob) showOnPad($("pad"), r.input);
   paintPixels($("recon"), r.pixels);
   const where = { view3d: r.view3d, tsne2d: nearestTsne(r.latent) };
@@ -259,6 +279,7 @@ function setEnd(which) {
 
 function wire() {
   $("model").addEventListener("change", (e) => guard(() => selectModel(e.target.value)));
+  $("version").addEventListener("change", (e) => guard(() => selectModel(state.model, Number(e.target.value))));
   $("split").addEventListener("change", (e) => guard(() => selectSplit(e.target.value)));
   $("view").addEventListener("change", (e) => {
     state.view = e.target.value;
@@ -280,22 +301,26 @@ function wire() {
   });
   $("set-a").addEventListener("click", () => setEnd("a"));
   $("set-b").addEventListener("click", () => setEnd("b"));
-  $("interpolate").addEventListener("click", () => guard(() => showStrip(state.model, state.a, state.b)));
-  $("sample").addEventListener("click", () => guard(() => showSamples(state.model, false)));
-  $("sample-random").addEventListener("click", () => guard(() => showSamples(state.model, true)));
+  $("interpolate").addEventListener("click", () => guard(() => showStrip(q(), state.a, state.b)));
+  $("sample").addEventListener("click", () => guard(() => showSamples(q(), false)));
+  $("sample-random").addEventListener("click", () => guard(() => showSamples(q(), true)));
   $("card").addEventListener("toggle", () => {
-    if ($("card").open && state.manifest) guard(() => loadGallery(state.model, state.manifest));
+    if ($("card").open && state.manifest) guard(() => loadGallery(state.model, state.version, state.manifest));
   });
 }
 
 async function start() {
   const list = await getJSON("/models");
-  const wanted = new URLSearchParams(location.search).get("model");
+  const params = new URLSearchParams(location.search);
+  const wanted = params.get("model");
   const names = list.models.map((m) => m.name);
   if (!names.length) throw new Error("the service has no models loaded");
+  state.listing = Object.fromEntries(list.models.map((m) => [m.name, m]));
   $("model").replaceChildren(...names.map((name) => new Option(name, name)));
   $("model").value = names.includes(wanted) ? wanted : list.default ?? names[0];
-  await selectModel($("model").value);
+  // ?version= in the page's address picks a served version of that model, as in the API.
+  const version = params.has("version") ? Number(params.get("version")) : null;
+  await selectModel($("model").value, $("model").value === wanted ? version : null);
   document.body.dataset.ready = "true";
 }
 

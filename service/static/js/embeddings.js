@@ -6,8 +6,9 @@ import { fetchFrom, getJSON } from "./api.js";
 
 const ARROW = "application/vnd.apache.arrow.stream";
 
-export async function loadEmbeddings(model, split, format = window.Arrow ? "arrow" : "json") {
-  const path = `/embeddings?model=${encodeURIComponent(model)}&split=${split}&format=${format}`;
+// `query` names the model and version (api.js modelQuery).
+export async function loadEmbeddings(query, split, format = window.Arrow ? "arrow" : "json") {
+  const path = `/embeddings?${query}&split=${split}&format=${format}`;
   if (format !== "arrow") return { ...fromJSON(await getJSON(path)), format };
   const r = await fetchFrom(path, ARROW);
   return { ...fromArrow(new Uint8Array(await r.arrayBuffer())), format };

@@ -1,16 +1,15 @@
 // The side panels that only call the API: sample grid, interpolation strip, model card.
+// `query` is api.js modelQuery's: the model and the version the page looks at.
 
 import { pngURL, showImage } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
-const q = (model) => `model=${encodeURIComponent(model)}`;
-
-export async function showSamples(model, randomSeed) {
+export async function showSamples(query, randomSeed) {
   const seedField = $("seed");
   const seed = randomSeed ? "" : `&seed=${Number(seedField.value) || 0}`;
   const label = $("sample-label").value;
   const labels = label ? `&label=${encodeURIComponent(label)}` : "";
-  const path = `/sample?${q(model)}&n=${$("n").value}${seed}${labels}`;
+  const path = `/sample?${query}&n=${$("n").value}${seed}${labels}`;
   const { url, headers } = await pngURL(path);
   seedField.value = headers.get("X-Seed") ?? seedField.value;
   showImage($("samples"), url);
@@ -29,11 +28,11 @@ export function fillLabelPicker(manifest) {
   picker.title = names.length ? "" : "this model has no label priors (python -m trainer refresh)";
 }
 
-export async function showStrip(model, a, b) {
+export async function showStrip(query, a, b) {
   const steps = Math.min(32, Math.max(2, Number($("steps").value) || 10));
   $("steps").value = steps;
   const doc = { start: a.latent, end: b.latent, steps };
-  showImage($("strip"), (await pngURL(`/interpolate?${q(model)}`, { method: "POST", doc })).url);
+  showImage($("strip"), (await pngURL(`/interpolate?${query}`, { method: "POST", doc })).url);
 }
 
 function fmt(value) {
@@ -50,11 +49,11 @@ function metricRows(metrics, prefix = "") {
   });
 }
 
-export function fillCard(model, manifest) {
+export function fillCard(model, version, manifest) {
   const m = manifest;
   const training = m.training ? `, trained ${m.training.epochs} epochs in ${fmt(m.training.seconds)} s` : "";
   $("card-summary").textContent =
-    `${model}: ${m.architecture}. Dataset ${m.dataset.name}; latent ${m.latent_shape.join("x")} ` +
+    `${model} version ${version}: ${m.architecture}. Dataset ${m.dataset.name}; latent ${m.latent_shape.join("x")} ` +
     `(D = ${m.latent_dim}); prior ${m.prior.kind}${training}.`;
   const table = $("metrics");
   table.replaceChildren(...metricRows(m.metrics || {}).map(([key, value]) => {
@@ -71,14 +70,15 @@ export function fillCard(model, manifest) {
 }
 
 // The report pictures, fetched only once the card is opened (they weigh megabytes).
-export async function loadGallery(model, manifest) {
+export async function loadGallery(model, version, manifest) {
   const gallery = $("gallery");
-  if (gallery.dataset.loaded === model) return;
-  gallery.dataset.loaded = model;
+  const which = `${model}/${version}`;
+  if (gallery.dataset.loaded === which) return;
+  gallery.dataset.loaded = which;
   const files = manifest.report || [];
   if (!files.length) gallery.textContent = "No report pictures for this model.";
   for (const file of files) {
-    const path = `/models/${encodeURIComponent(model)}/report/${encodeURIComponent(file)}`;
+    const path = `/models/${encodeURIComponent(model)}/report/${encodeURIComponent(file)}?version=${version}`;
     const figure = document.createElement("figure");
     const img = document.createElement("img");
     const caption = document.createElement("figcaption");
