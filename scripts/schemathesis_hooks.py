@@ -43,13 +43,18 @@ FORMATS = {
 }
 
 
-def image_like(drawn: object, salt: str) -> Binary:
-    """A real image, chosen by the bytes Schemathesis drew (so the seed still decides it): a
-    random format, size up to 120x120, mode, and content."""
+def drawn_rng(drawn: object, salt: str = "") -> np.random.Generator:
+    """A generator seeded by what Schemathesis drew, so that its seed still decides the data."""
     raw = getattr(drawn, "data", drawn)
     raw = raw if isinstance(raw, bytes) else str(raw).encode()
     seed = hashlib.sha256(raw + salt.encode()).digest()
-    rng = np.random.default_rng(int.from_bytes(seed[:8], "little"))
+    return np.random.default_rng(int.from_bytes(seed[:8], "little"))
+
+
+def image_like(drawn: object, salt: str) -> Binary:
+    """A real image, chosen by the bytes Schemathesis drew: a random format, size up to
+    120x120, mode, and content."""
+    rng = drawn_rng(drawn, salt)
     fmt, modes = FORMATS[str(rng.choice(sorted(FORMATS)))]
     height, width = (int(v) for v in rng.integers(1, 121, 2))
     kind = rng.choice(["noise", "blank", "strokes"])
@@ -89,16 +94,13 @@ def _tensor_spec(model_name: str) -> dict[str, Any] | None:
         return None
 
 
-def _valid_request(body: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
-    """The request's id kept, its input made the model's: batch 1, values in [0, 1] taken
-    from the drawn ones."""
+def _valid_request(drawn: object, spec: dict[str, Any]) -> dict[str, Any]:
+    """The model's one input, batch 1, values in [0, 1] chosen by the drawn body; a drawn
+    string id is kept."""
     shape = [1 if d == -1 else d for d in spec["shape"]]
-    size = int(np.prod(shape))
-    drawn = json.dumps(body.get("inputs"), sort_keys=True, default=str).encode()
-    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(drawn).digest()[:8], "little"))
-    data = [round(float(v), 4) for v in rng.random(size)]
+    data = [round(float(v), 4) for v in drawn_rng(drawn).random(int(np.prod(shape)))]
     tensor = {"name": spec["name"], "shape": shape, "datatype": spec["datatype"], "data": data}
-    request_id = body.get("id")
+    request_id = drawn.get("id") if isinstance(drawn, dict) else None
     return {"id": request_id if isinstance(request_id, str) else None, "inputs": [tensor]}
 
 
@@ -126,14 +128,14 @@ def map_case(context: schemathesis.HookContext, case: schemathesis.Case) -> sche
         if spec is None:  # an unknown model: the documented 404, whatever the body
             return case
         if case.media_type == "application/octet-stream":  # the binary tensor data extension
-            head, raw = _binary_request(_valid_request({"inputs": repr(case.body)}, spec))
+            head, raw = _binary_request(_valid_request(case.body, spec))
             case.body = head + raw
             case.headers = {
                 **(case.headers or {}),
                 "Inference-Header-Content-Length": str(len(head)),
             }
         else:
-            case.body = _valid_request(case.body if isinstance(case.body, dict) else {}, spec)
+            case.body = _valid_request(case.body, spec)
         return case
     if not isinstance(case.body, dict):
         return case

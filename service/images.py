@@ -1,5 +1,5 @@
 """Image bytes <-> pixel arrays: uploads of any size and colour mode are decoded (with their
-size checked first) to grey, then made into 28x28 digits by service/preprocess.py; results
+size checked first) to grey, which service/preprocess.py makes into 28x28 digits; results
 are written back out as greyscale PNGs."""
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from service import preprocess
 from service.errors import BadImage, ImageTooLarge, UnsupportedMedia
 
 Array = np.ndarray[Any, np.dtype[np.float32]]
@@ -72,12 +71,6 @@ def _flatten_alpha(rgba: Image.Image) -> Array:
     background = 0.0 if ink > 0.5 else 1.0
     out: Array = lum * alpha + background * (1.0 - alpha)
     return out
-
-
-def mnist_like(gray: Array, invert: bool | None) -> Array:
-    """(H, W) grey in [0, 1] -> (28, 28) light-on-dark digit, made the way MNIST's were;
-    invert None decides which side is ink. The steps, and why: service/preprocess.py."""
-    return preprocess.mnist_like(gray, invert)
 
 
 def to_png(images: Array, scale: int = 1) -> bytes:

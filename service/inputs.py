@@ -12,7 +12,8 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from service.errors import BadImage, InvalidInput, UnsupportedMedia
-from service.images import mnist_like, open_image, to_gray
+from service.images import open_image, to_gray
+from service.preprocess import mnist_like
 from service.schemas import DecodeRequest
 
 Array = np.ndarray[Any, np.dtype[np.float32]]

@@ -19,11 +19,10 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from bench.bench_realworld import encode, knn_accuracy, service
 from scripts.realworld_digits import load_sample, load_variants
 from service import preprocess
-from service.config import Settings
 from service.images import to_png
-from service.main import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "realworld" / "sample.npz"
@@ -32,30 +31,10 @@ FLOOR = 0.85  # 5-NN accuracy the photos must reach (clean digits: 98% on these 
 
 
 @pytest.fixture(scope="module")
-def committed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """The app over the committed conv32 and mlp32 only."""
-    folder = tmp_path_factory.mktemp("realworld-models")
-    for name in MODELS:
-        (folder / name).symlink_to(ROOT / "models" / name, target_is_directory=True)
-    with TestClient(create_app(Settings(model_dir=folder, default_model=MODELS[0]))) as client:
+def committed() -> Iterator[TestClient]:
+    """The app over the committed conv32 and mlp32 only (the benchmark's own set-up)."""
+    with service(list(MODELS)) as client:
         yield client
-
-
-def encode(client: TestClient, model: str, images: list[bytes]) -> np.ndarray:
-    parts = [("file", (f"{i}.jpg", data, "image/jpeg")) for i, data in enumerate(images)]
-    r = client.post("/encode", params={"model": model}, files=parts)
-    assert r.status_code == 200, r.text
-    return np.asarray(r.json()["latents"], np.float32)
-
-
-def knn_votes(model: str, latents: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """The label 5 nearest stored test embeddings vote for, a digit's own row left out."""
-    with np.load(ROOT / "models" / model / "embeddings.npz") as f:
-        stored, labels, index = f["latents"], f["labels"], f["index"]
-    d = ((latents[:, None, :] - stored[None, :, :]) ** 2).sum(-1)
-    d[index[None, :] == rows[:, None]] = np.inf
-    nearest = np.argsort(d, axis=1)[:, :5]
-    return np.array([np.bincount(labels[n], minlength=10).argmax() for n in nearest])
 
 
 def test_the_fixture_is_what_the_docstring_says() -> None:
@@ -71,11 +50,12 @@ def test_photos_land_in_their_digits_cluster(committed: TestClient, model: str) 
     variants = load_variants(FIXTURE)
     rows = np.array([v.source for v in variants])
     labels = np.array([v.label for v in variants])
-    photos = knn_votes(model, encode(committed, model, [v.jpeg for v in variants]), rows)
+    photos = encode(committed, model, [v.jpeg for v in variants])
     images, _ = load_sample()
     clean_pngs = [to_png(images[r][None].astype(np.float32) / 255.0) for r in rows]
-    clean = knn_votes(model, encode(committed, model, clean_pngs), rows)
-    photo_accuracy, clean_accuracy = (photos == labels).mean(), (clean == labels).mean()
+    clean = encode(committed, model, clean_pngs)
+    photo_accuracy = knn_accuracy(model, photos, labels, rows)
+    clean_accuracy = knn_accuracy(model, clean, labels, rows)
     assert photo_accuracy >= FLOOR, (photo_accuracy, clean_accuracy)
     assert photo_accuracy >= clean_accuracy - 0.1, (photo_accuracy, clean_accuracy)
 

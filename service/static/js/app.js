@@ -13,7 +13,8 @@ import { buildSliders, sliderBox, syncSliders } from "./sliders.js";
 const $ = (id) => document.getElementById(id);
 const plot = $("plot");
 const state = {
-  model: null, version: null, listing: {}, manifest: null, emb: null, view: "view3d", split: "test", hidden: new Set(),
+  model: null, version: null, listing: {}, manifest: null, emb: null,
+  view: "view3d", split: "test", hidden: new Set(),
   box: null, current: null, drawn: null, a: null, b: null, clickBound: false, groups: [],
 };
 
@@ -279,7 +280,8 @@ function setEnd(which) {
 
 function wire() {
   $("model").addEventListener("change", (e) => guard(() => selectModel(e.target.value)));
-  $("version").addEventListener("change", (e) => guard(() => selectModel(state.model, Number(e.target.value))));
+  $("version").addEventListener("change",
+    (e) => guard(() => selectModel(state.model, Number(e.target.value))));
   $("split").addEventListener("change", (e) => guard(() => selectSplit(e.target.value)));
   $("view").addEventListener("change", (e) => {
     state.view = e.target.value;
