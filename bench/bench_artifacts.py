@@ -30,10 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from bench.bench_peers import ROOT, Server, first_reply, free_port, start, stop, wrk
-from service.engine.runtime import EngineChoice, Runtime, load_runtime
-from service.images import to_png
-from service.manifest import Manifest
+from bench.bench_peers import ROOT, Server, first_reply, start, stop, wrk
+from harness.ports import free_port
+from service.engine.runtime import EngineChoice, Runtime
+from service.images.codec import to_png
+from service.repository.artifacts import load_runtime
+from service.repository.manifest import Manifest
 
 KINDS: tuple[EngineChoice, ...] = ("torchscript", "onnx", "torch_export", "aoti")
 MODELS = ROOT / "models"

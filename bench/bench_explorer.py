@@ -17,20 +17,14 @@ import argparse
 import gzip
 import json
 import statistics
-import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from test_explorer_browser import _free_port, wait_for
-
+from harness.browser import chromium, wait_for
+from harness.served import uvicorn_thread
 from service.config import Settings
-from service.main import create_app
 
 PARSE_JS = """
 const [url, format, repeat, done] = arguments;
@@ -66,18 +60,6 @@ done(times);
 """
 
 
-def serve(model_dir: Path) -> tuple[uvicorn.Server, str]:
-    settings = Settings(_env_file=None, model_dir=model_dir)  # type: ignore[call-arg]
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    return server, f"http://127.0.0.1:{port}"
-
-
 def sizes(base: str, model: str, split: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for fmt in ("json", "arrow"):
@@ -91,20 +73,6 @@ def sizes(base: str, model: str, split: str) -> dict[str, Any]:
         if fmt == "json":
             out["points"] = r.json()["count"]
     return out
-
-
-def browser() -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    from test_explorer_browser import CHROMEDRIVER, CHROMIUM, FLAGS
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_script_timeout(600)
-    return driver
 
 
 def summary(times: list[float]) -> dict[str, float]:
@@ -151,17 +119,13 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=5, help="parses of each body")
     p.add_argument("--frames", type=int, default=40, help="camera steps in the orbit")
     args = p.parse_args()
-    server, base = serve(Path(args.model_dir))
-    driver = browser()
-    try:
+    settings = Settings(_env_file=None, model_dir=Path(args.model_dir))  # type: ignore[call-arg]
+    with uvicorn_thread(settings) as base, chromium(script_timeout=600) as driver:
         report = {
             f"{model}/{split}": measure(driver, base, model, split, args)
             for model in args.models
             for split in args.splits
         }
-    finally:
-        driver.quit()
-        server.should_exit = True
     print(json.dumps(report, indent=2))
 
 

@@ -8,7 +8,7 @@ gives req/s, p50, p99 and errors, and the ratios against LitServe's best and the
     uv run --group peers python -m bench.bench_peers --seconds 10
 
 Servers run one at a time on 127.0.0.1, each started fresh and stopped by pid; every wrk run
-is bounded by --seconds. Results: bench/results/peers.json and bench/results/peers.png.
+is bounded by --seconds. Results: bench/results/peers.json and docs/images/peers.png.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
+
+from harness.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -70,12 +71,6 @@ def servers(model: str) -> list[Server]:
                {}, "litserve"),
         Server("bare FastAPI route", [*py, "bench.peers.bare_fastapi"], {}, "bare"),
     ]  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start(server: Server, port: int, model: str) -> subprocess.Popen[bytes]:
@@ -225,7 +220,7 @@ def main() -> int:
     print("\n" + ratios(rows, args.clients))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "peers.json").write_text(json.dumps([asdict(r) for r in rows], indent=1) + "\n")
-    plot(rows, args.clients, RESULTS / "peers.png")
+    plot(rows, args.clients, ROOT / "docs" / "images" / "peers.png")  # shown in the docs
     return 0 if len(same) == 1 else 1
 
 

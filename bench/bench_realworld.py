@@ -4,10 +4,10 @@ label accuracy of the latents /encode returns, against each model's stored test 
 The clean digits are the committed MNIST test sample as 28x28 PNGs; the variants are the same
 digits photographed by scripts/realworld_digits.py (dark ink on light paper, 200-1000 px, off
 centre and small, uneven lighting, noise, JPEG; four pens). Every image goes through the real
-app (service.main.create_app over the committed models, driven by httpx through Starlette's
+app (service.http.app.create_app over the committed models, driven by httpx through Starlette's
 TestClient, several `file` parts per request), once with today's preprocessing
-(service/preprocess.py) and once with the one before it (OLD below, service/images.py at
-d587a59). A digit's own row in the stored embeddings is left out of its neighbours.
+(service/images/preprocess.py) and once with the one before it (OLD below, service/images.py
+at d587a59). A digit's own row in the stored embeddings is left out of its neighbours.
 
     uv run python -m bench.bench_realworld --count 100
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,10 +29,9 @@ import numpy as np
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from scripts.realworld_digits import PENS, load_sample, make_variants
-from service.config import Settings
-from service.images import to_png
-from service.main import create_app
+from harness.realworld_digits import PENS, load_sample, make_variants
+from harness.served import app_over
+from service.images.codec import to_png
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
@@ -43,8 +41,8 @@ K = 5
 
 
 def old_mnist_like(gray: np.ndarray, invert: bool | None) -> np.ndarray:
-    """The preprocessing before service/preprocess.py (service/images.py at d587a59): the
-    border's median is the background, every pixel brighter than it is ink."""
+    """The preprocessing before service/images/preprocess.py (service/images.py at d587a59):
+    the border's median is the background, every pixel brighter than it is ink."""
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     background = float(np.median(border))
     if invert is None:
@@ -63,7 +61,7 @@ def old_mnist_like(gray: np.ndarray, invert: bool | None) -> np.ndarray:
     patch = np.clip(
         np.asarray(img.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0), np.float32), 0, 1
     )
-    from service.preprocess import centre  # unchanged: MNIST's centre-of-mass placement
+    from service.images.preprocess import centre  # unchanged: MNIST's centre-of-mass placement
 
     return centre(patch)
 
@@ -71,17 +69,12 @@ def old_mnist_like(gray: np.ndarray, invert: bool | None) -> np.ndarray:
 @contextmanager
 def service(models: list[str], old: bool = False) -> Iterator[TestClient]:
     """The app over just these committed models; old=True swaps in the old preprocessing."""
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in models:
-            (Path(tmp) / name).symlink_to(MODELS / name, target_is_directory=True)
-        settings = Settings(model_dir=Path(tmp), default_model=models[0])
-        patch = mock.patch("service.inputs.mnist_like", old_mnist_like) if old else None
-        with TestClient(create_app(settings)) as client:
-            if patch is None:
-                yield client
-            else:
-                with patch:
-                    yield client
+    with app_over(MODELS, models) as client:
+        if not old:
+            yield client
+            return
+        with mock.patch("service.images.inputs.mnist_like", old_mnist_like):
+            yield client
 
 
 def encode(client: TestClient, model: str, images: list[bytes]) -> np.ndarray:
@@ -133,10 +126,10 @@ def measure(models: list[str], count: int, pens: list[str], seed: int) -> dict[s
 
 def calibrate() -> dict[str, float]:
     """MNIST's stroke width as a share of the ink box's longer side, measured the way step 8
-    of service/preprocess.py measures it: each committed sample digit rendered at 12x, its
+    of service/images/preprocess.py measures it: each committed sample digit rendered at 12x, its
     ink box scaled to STROKE_SIDE px, the width of its core (> 0.5)."""
-    from scripts.realworld_digits import upscale
-    from service.preprocess import _INK, STROKE_SIDE, _fit, stroke_width
+    from harness.realworld_digits import upscale
+    from service.images.preprocess import _INK, STROKE_SIDE, _fit, stroke_width
 
     images, _ = load_sample()
     shares = []

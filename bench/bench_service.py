@@ -1,7 +1,7 @@
 """Throughput and latency of the service: req/s, p50 and p99 per endpoint, with the bare
 /healthz as the ceiling. Starts `python -m service` on a free port against --models.
 
-    uv run python bench/bench_service.py --models models --clients 16 --seconds 10
+    uv run python -m bench.bench_service --models models --clients 16 --seconds 10
 
 Each client is a keep-alive connection sending its next request as soon as the last one
 is answered. By default (--client raw) they are plain asyncio streams costing a few
@@ -20,7 +20,6 @@ import asyncio
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 from PIL import Image
+
+from harness.ports import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "fixtures" / "mnist_test_sample.npz"
@@ -152,30 +153,10 @@ def calls(base: str, model: str | None) -> tuple[dict[str, Call], int]:
     }, summary["embeddings"]  # fmt: skip
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(models: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "LATENTLAB_MODEL_DIR": models, "LATENTLAB_HOST": "127.0.0.1",
            "LATENTLAB_PORT": str(port), "LATENTLAB_LOG_LEVEL": "warning"}  # fmt: skip
     return subprocess.Popen([sys.executable, "-m", "service"], cwd=ROOT, env=env)
-
-
-def wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the server exited with {server.returncode}")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"the server was not ready after {timeout:.0f} s (see its log above)")
 
 
 def report(base: str, args: argparse.Namespace) -> None:
@@ -213,7 +194,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     server = start_server(str(Path(args.models).resolve()), port)
     try:
-        wait_ready(base, server)
+        wait_ready(base, server, timeout=180.0)
         report(base, args)
     finally:
         server.terminate()

@@ -2,7 +2,7 @@
 
 For a few photos from the committed fixture (tests/fixtures/realworld/sample.npz), one per
 row: the photo as sent, the 28x28 input the old preprocessing made of it, the input
-service/preprocess.py makes, and the model's reconstruction of that input through the
+service/images/preprocess.py makes, and the model's reconstruction of that input through the
 real /reconstruct (committed conv32 by default).
 
     uv run python -m scripts.realworld_pictures   # -> docs/images/realworld-before-after.png
@@ -18,8 +18,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from bench.bench_realworld import old_mnist_like, service
-from scripts.realworld_digits import load_variants
-from service.images import to_gray
+from harness.realworld_digits import load_variants
+from service.images.codec import to_gray
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "realworld" / "sample.npz"

@@ -1,12 +1,13 @@
 """The contract check: Schemathesis against `python -m service` on the test fixture models.
 
-Builds the fixture models (tests/conftest.py's, ~20 s) in a temporary folder, serves them on
-127.0.0.1 at a free port, runs every Schemathesis check over /openapi.json for a fixed seed
-and time budget, stops the server, and exits with Schemathesis's status (0: no failures).
+Builds the tests' fixture models (harness/fixture_models.py, ~20 s) in a temporary folder,
+serves them on 127.0.0.1 at a free port, runs every Schemathesis check over /openapi.json for
+a fixed seed and time budget, stops the server, and exits with Schemathesis's status (0: no
+failures).
 
-    uv run python scripts/schemathesis_check.py                 # CI: 120 s, seed 20261123
-    uv run python scripts/schemathesis_check.py --max-time 30   # a quicker look
-    uv run python scripts/schemathesis_check.py --include-path /decode   # other options: run's
+    uv run python -m scripts.schemathesis_check                 # CI: 120 s, seed 20261123
+    uv run python -m scripts.schemathesis_check --max-time 30   # a quicker look
+    uv run python -m scripts.schemathesis_check --include-path /decode   # other options: run's
 
 Data the schema cannot generate (real images, latents of the chosen model's size) comes from
 scripts/schemathesis_hooks.py; the run's reports land in the temporary folder's report/.
@@ -17,45 +18,21 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+from harness.ports import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def build_models(out: Path) -> None:
-    sys.path.insert(0, str(ROOT))
-    from tests.conftest import _train  # the same models the tests serve
+    from harness.fixture_models import train_fixture_models  # the models the tests serve
 
-    _train(out)
-
-
-def wait_ready(url: str, server: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the service exited with {server.returncode} before it was ready")
-        try:
-            with urllib.request.urlopen(url + "/readyz", timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"the service at {url} was not ready within {timeout:g} s")
+    train_fixture_models(out)
 
 
 def schemathesis_command(url: str, args: argparse.Namespace, reports: Path) -> list[str]:

@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     # Batches expected to take less than this run on the event loop (no thread hand-off).
     inline_budget_ms: Annotated[float, Field(ge=0)] = 1.0
     # Live reload: every this many seconds, look for new, changed and removed model versions
-    # and swap them in while serving (service/reload.py). Unset: load once at start-up.
+    # and swap them in while serving (service/repository/reload.py). Unset: load once at start-up.
     poll_seconds: Annotated[float, Field(gt=0)] | None = None
     # SIGTERM: stop accepting, let in-flight requests finish for at most this long, exit 0.
     graceful_timeout_s: Annotated[float, Field(gt=0)] = 20.0

@@ -17,12 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from harness.fixture_models import SAMPLE, train_fixture_models
 from service.config import Settings
-from service.main import create_app
+from service.http.app import create_app
 
-SAMPLE = Path(__file__).parent / "fixtures" / "mnist_test_sample.npz"
-# name -> (zoo design, epochs): enough for real reconstructions, ~10 s on 2 cores.
-FIXTURE_MODELS = {"mlp3d": ("mlp3d", 12), "conv32": ("conv32", 8)}
 # Broken folders the service must skip (and report in /readyz) while the others serve.
 BROKEN = ("bad-hash", "bad-json", "bad-onnx", "bad-torchscript", "no-embeddings")
 
@@ -34,25 +32,6 @@ def _no_latentlab_env() -> Iterator[None]:
         for key in [k for k in os.environ if k.startswith("LATENTLAB_")]:
             mp.delenv(key)
         yield
-
-
-def _train(out: Path) -> None:
-    from threadpoolctl import threadpool_limits
-
-    from trainer.config import config_for
-    from trainer.data import sample_splits
-    from trainer.pipeline import train_and_export
-
-    splits = sample_splits(SAMPLE, val_size=100, seed=0)
-    # torch and scikit-learn (t-SNE) each bring an OpenMP runtime; on 2 cores their spinning
-    # workers starve each other (t-SNE of 200 points: 12 s instead of 0.6 s). One thread each.
-    with threadpool_limits(1, user_api="openmp"):
-        for name, (model, epochs) in FIXTURE_MODELS.items():
-            cfg = config_for(
-                model, epochs=epochs, lr=3e-3, batch_size=32, schedule="constant",
-                out=str(out), name=name, report=False, sample_quality=False, device="cpu",
-            )  # fmt: skip
-            train_and_export(cfg, splits)
 
 
 def _break(out: Path) -> None:
@@ -92,7 +71,7 @@ def old_format(folder: Path) -> None:
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("models")
-    _train(out)
+    train_fixture_models(out)
     _break(out)
     return out
 

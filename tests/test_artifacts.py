@@ -19,11 +19,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import FIXTURE_MODELS, old_format, open_png, png_bytes
+from conftest import old_format, open_png, png_bytes
 from fastapi.testclient import TestClient
 
+from harness.fixture_models import FIXTURE_MODELS
 from service.config import Settings
-from service.main import create_app
+from service.http.app import create_app
 
 ZOO = Path(__file__).parent.parent / "models"
 JSON = {"Accept": "application/json"}

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FIXTURE_MODELS, SAMPLE
 from fastapi.testclient import TestClient
 from sklearn.neighbors import KNeighborsClassifier
 
-from service.priors import LabelPriors
-from service.registry import load_model
+from harness.fixture_models import FIXTURE_MODELS, SAMPLE
+from service.repository.priors import LabelPriors
+from service.repository.registry import load_model
 
 JSON = {"Accept": "application/json"}
 # Share of conditional samples the judge below assigns to the asked-for label; chance is 0.1.

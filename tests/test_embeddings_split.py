@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
-from conftest import FIXTURE_MODELS
 from fastapi.testclient import TestClient
+
+from harness.fixture_models import FIXTURE_MODELS
 
 SPLITS = ("test", "train", "all")
 

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from test_service_metrics import metric
 
 from service.config import Settings
-from service.main import create_app
+from service.http.app import create_app
 
 Call = Callable[[httpx.AsyncClient], Awaitable[list[httpx.Response]]]
 

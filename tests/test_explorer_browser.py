@@ -5,26 +5,20 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import tempfile
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
+from harness.browser import MISSING, chromium, console_errors, open_page, wait_for
+from harness.served import uvicorn_thread
 from service.config import Settings
-from service.main import create_app
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 STATIC = Path(__file__).parent.parent / "service" / "static"
-MISSING = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).is_file()]
 
 # The browser tests; the page-serving tests below them need no browser.
 needs_chromium = pytest.mark.skipif(
@@ -33,39 +27,13 @@ needs_chromium = pytest.mark.skipif(
     "apt-get install chromium chromium-driver to run the browser tests",
 )
 
-FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    # plotly's scatter3d needs WebGL; with no GPU that is SwiftShader, which Chromium now
-    # wants named explicitly (else it warns that the automatic fallback is deprecated).
-    "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--window-size=1280,900",
-)  # fmt: skip
 SCREENSHOTS = Path(tempfile.gettempdir())  # a copy of each as latentlab-explorer-*.png, to look at
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def serve(settings: Settings) -> Iterator[str]:
     """A real uvicorn in a thread on 127.0.0.1; yields its base URL, then stops it."""
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", ws="none"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with uvicorn_thread(settings) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -76,42 +44,8 @@ def server(make_settings: Callable[..., Settings]) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    with tempfile.TemporaryDirectory(prefix="latentlab-chromium-") as profile:
-        for flag in (*FLAGS, f"--user-data-dir={profile}"):
-            options.add_argument(flag)
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        # An explicit chromedriver path: Selenium Manager never downloads anything.
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-        driver.set_script_timeout(20)
+    with chromium() as driver:
         yield driver
-        driver.quit()
-
-
-def wait_for(driver: Any, script: str, timeout: float = 20.0) -> Any:
-    """Poll a JS expression until it is truthy; its value, or fail with the status line."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = driver.execute_script(f"return {script};")
-        if value:
-            return value
-        time.sleep(0.1)
-    status = driver.execute_script("return document.getElementById('status').textContent;")
-    pytest.fail(f"timed out waiting for `{script}`; page status: {status!r}")
-
-
-def console_errors(driver: Any) -> list[str]:
-    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-
-
-def open_page(driver: Any, url: str) -> None:
-    driver.get(url)
-    wait_for(driver, "document.body.dataset.ready === 'true'")
-    driver.execute_script("window.$ = (id) => document.getElementById(id);")  # for the tests' JS
 
 
 def screenshot(driver: Any, path: Path) -> None:
@@ -220,6 +154,34 @@ def test_interpolate_and_sample_buttons_show_images(server: str, browser: Any) -
     wait_for(browser, "(i => !i.hidden && i.complete && i.naturalWidth === 6 * 28)"
                       "($('samples'))")  # fmt: skip
     assert console_errors(browser) == []
+
+
+# How many lines the header's visible children sit on (their vertical centres, >10 px apart).
+HEADER_LINES = """const c = [...document.querySelectorAll('header > *')]
+  .filter(e => e.offsetParent !== null)
+  .map(e => { const r = e.getBoundingClientRect(); return r.top + r.height / 2; })
+  .sort((a, b) => a - b);
+return 1 + c.slice(1).filter((y, i) => y - c[i] > 10).length;"""
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_header_keeps_one_line_at_1280_px(server: str, browser: Any) -> None:
+    browser.set_window_size(1280, 900)
+    open_page(browser, server + "/")
+    assert browser.execute_script(HEADER_LINES) == 1
+    # A long status (an error, a slow load) is cut, not wrapped; its whole text is the tooltip.
+    long = "loading 70,000 train + test points of convbn (1,568-D), 12.3 MB ... " * 3
+    browser.execute_script(
+        "$('version-field').hidden = false; $('key-field').hidden = false;"
+        "$('status').textContent = arguments[0]; $('status').title = arguments[0];",
+        long,
+    )
+    assert browser.execute_script(HEADER_LINES) == 1
+    assert browser.execute_script("return $('status').title") == long
+    browser.set_window_size(800, 900)  # below 900 px it wraps instead of cutting
+    assert browser.execute_script(HEADER_LINES) > 1
+    browser.set_window_size(1280, 900)
 
 
 def test_page_and_assets_are_served_with_no_external_urls(client: TestClient) -> None:

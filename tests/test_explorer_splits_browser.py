@@ -8,7 +8,9 @@ from typing import Any
 import httpx
 import pytest
 import test_explorer_browser as shared
-from test_explorer_browser import console_errors, needs_chromium, open_page, wait_for
+from test_explorer_browser import needs_chromium
+
+from harness.browser import console_errors, open_page, wait_for
 
 # The same module-scoped fixtures (a uvicorn on the fixture models, one Chromium), by name.
 server, browser = shared.server, shared.browser

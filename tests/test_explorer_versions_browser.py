@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 import pytest
 import test_explorer_browser as shared
-from test_explorer_browser import console_errors, needs_chromium, open_page, serve, wait_for
+from test_explorer_browser import needs_chromium, serve
 
+from harness.browser import console_errors, open_page, wait_for
 from service.config import Settings
 
 browser = shared.browser  # the same module-scoped Chromium, by name

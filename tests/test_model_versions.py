@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.config import Settings
-from service.main import create_app
+from service.http.app import create_app
 from trainer.export import next_version_path
 
 LATENT = {"latent": [0.5, -1.0, 2.0]}

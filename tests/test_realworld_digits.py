@@ -20,9 +20,9 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from bench.bench_realworld import encode, knn_accuracy, service
-from scripts.realworld_digits import load_sample, load_variants
-from service import preprocess
-from service.images import to_png
+from harness.realworld_digits import load_sample, load_variants
+from service.images import preprocess
+from service.images.codec import to_png
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "realworld" / "sample.npz"

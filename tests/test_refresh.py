@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import SAMPLE
 
-from service.registry import load_model
+from harness.fixture_models import SAMPLE
+from service.repository.registry import load_model
 from trainer.__main__ import main as trainer_main
 from trainer.data import sample_splits
 from trainer.priors import fit_label_priors, mixture_labels, sample_labels

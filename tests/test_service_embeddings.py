@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FIXTURE_MODELS
 from fastapi.testclient import TestClient
+
+from harness.fixture_models import FIXTURE_MODELS
 
 
 @pytest.mark.parametrize("model", FIXTURE_MODELS)

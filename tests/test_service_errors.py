@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 from PIL import Image
 
-from service.main import create_app
+from service.http.app import create_app
 
 
 def assert_error(r: Response, status: int, code: str | None = None, *phrases: str) -> None:

@@ -8,12 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import BROKEN, FIXTURE_MODELS
+from conftest import BROKEN
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
+from harness.fixture_models import FIXTURE_MODELS
 from service.config import Settings
-from service.main import create_app
+from service.http.app import create_app
 
 
 def test_models_lists_the_loaded_models_with_their_manifests(

@@ -24,7 +24,7 @@ from test_workers import start
 from tritonclient.utils import InferenceServerException
 
 from service.config import Settings
-from service.main import create_app
+from service.http.app import create_app
 
 DIMS = {"mlp3d": 3, "conv32": 32}
 HEADER = "Inference-Header-Content-Length"

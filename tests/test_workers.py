@@ -7,7 +7,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,15 +18,10 @@ import httpx
 import pytest
 from test_service_metrics import metric
 
+from harness.ports import free_port
 from service.cpus import available_cpus, cgroup_quota
 
 ROOT = Path(__file__).parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start(models_dir: Path, tmp_path: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:

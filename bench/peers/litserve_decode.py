@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from fastapi import Response
 
-from service.images import to_png
+from service.images.codec import to_png
 
 
 class DecodeAPI(ls.LitAPI):  # type: ignore[misc]

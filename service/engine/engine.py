@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Protocol
 
 from service.engine.batcher import Array, Batcher, BatchPolicy
 from service.metrics import Metrics
-from service.model import ServedModel
+
+
+class Servable(Protocol):
+    """What the engine batches for: a named model's encode and decode on NumPy batches
+    (service/repository/model.py's ServedModel is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def encode(self, images: Array) -> Array:
+        """(N, 28, 28) in [0, 1] -> (N, D)."""
+        ...
+
+    def decode(self, latents: Array) -> Array:
+        """(N, D) -> (N, 28, 28) in [0, 1]."""
+        ...
 
 
 class Engine:
@@ -15,7 +31,7 @@ class Engine:
         self._batchers: dict[tuple[int, str], Batcher] = {}
         self._retiring: set[asyncio.Task[None]] = set()
 
-    def _batcher(self, served: ServedModel, verb: str) -> Batcher:
+    def _batcher(self, served: Servable, verb: str) -> Batcher:
         key = (id(served), verb)  # per loaded model object: a reloaded model gets its own
         batcher = self._batchers.get(key)
         if batcher is None:
@@ -24,15 +40,15 @@ class Engine:
             self._batchers[key] = batcher
         return batcher
 
-    async def encode(self, served: ServedModel, images: Array) -> Array:
+    async def encode(self, served: Servable, images: Array) -> Array:
         """(N, 28, 28) in [0, 1] -> (N, D), batched with other requests to this model."""
         return await self._batcher(served, "encode")(images)
 
-    async def decode(self, served: ServedModel, latents: Array) -> Array:
+    async def decode(self, served: Servable, latents: Array) -> Array:
         """(N, D) -> (N, 28, 28) in [0, 1], batched with other requests to this model."""
         return await self._batcher(served, "decode")(latents)
 
-    def retire(self, served: ServedModel, grace: float = 30.0) -> None:
+    def retire(self, served: Servable, grace: float = 30.0) -> None:
         """A model version no longer served: its batchers finish what is queued, then close
         (after `grace` seconds, so a request that looked the model up just before the swap
         still gets its answer)."""

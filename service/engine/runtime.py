@@ -6,19 +6,17 @@ TorchScript (model.pt) is the fallback for folders written before the trainer ex
 torch is imported only when such a folder is loaded. The torch.export programs (`.pt2`) and
 AOTInductor packages (`.aoti.pt2`) run when LATENTLAB_ENGINE names them; they give the same
 pixels (tests/test_artifacts.py) but import torch and, on these nets, are no faster than ONNX
-Runtime (README, "Artifacts"), so "auto" does not pick them."""
+Runtime (README, "Artifacts"), so "auto" does not pick them. Which one a version folder
+runs is the repository's choice (service/repository/artifacts.py)."""
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from service.manifest import Manifest
 
 Array = np.ndarray[Any, np.dtype[np.float32]]
 EngineChoice = Literal["auto", "onnx", "torch_export", "aoti", "torchscript"]
@@ -140,36 +138,3 @@ class AotiRuntime(_TorchPair):
     def _load(self, path: Path) -> Callable[[Any], Any]:
         package: Callable[[Any], Any] = self._torch._inductor.aoti_load_package(str(path))
         return package
-
-
-_PAIRS: dict[str, tuple[type[_TorchPair] | type[OnnxRuntime], str]] = {
-    # engine -> (runtime, the command that writes its files into an existing folder)
-    "onnx": (OnnxRuntime, "python -m trainer.onnx_export"),
-    "torch_export": (TorchExportRuntime, "python -m trainer.export_program"),
-    "aoti": (AotiRuntime, "python -m trainer.export_program"),
-}
-
-
-def load_runtime(
-    folder: Path,
-    manifest: Manifest,
-    choice: EngineChoice,
-    threads: int,
-    check: Callable[[Path, str], None],
-) -> Runtime:
-    """The artifact `choice` names (auto: ONNX when the manifest lists it), else model.pt.
-    A named engine whose files the manifest does not list is an error, not a fallback.
-    `check(path, sha256)` verifies each artifact file before it is loaded."""
-    artifacts = manifest.artifacts
-    if choice == "auto":
-        choice = "onnx" if artifacts is not None and artifacts.onnx is not None else "torchscript"
-    if choice == "torchscript":
-        return TorchScriptRuntime(folder / "model.pt", threads)
-    pair = getattr(artifacts, choice, None)
-    runtime, writer = _PAIRS[choice]
-    if pair is None:
-        raise ValueError(f"no {choice} artifacts (LATENTLAB_ENGINE={choice}); run {writer}")
-    encoder, decoder = folder / pair.encode.file, folder / pair.decode.file
-    check(encoder, pair.encode.sha256)
-    check(decoder, pair.decode.sha256)
-    return runtime(encoder, decoder, threads)

@@ -11,10 +11,10 @@ import numpy as np
 
 from service.engine.engine import Engine
 from service.errors import ModelNotFound
-from service.model import ServedModel
 from service.oip.errors import BadTensor
 from service.oip.schemas import ModelMetadata, TensorMetadata
-from service.registry import Registry
+from service.repository.model import ServedModel
+from service.repository.registry import Registry
 
 Array = np.ndarray[Any, np.dtype[np.float32]]
 Role = Literal["encoder", "decoder"]

@@ -20,6 +20,7 @@ const state = {
 
 function status(text, isError = false) {
   $("status").textContent = text;
+  $("status").title = text; // the header keeps one line: a long status is cut, whole on hover
   $("status").classList.toggle("error", isError);
 }
 
