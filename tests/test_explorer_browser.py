@@ -30,16 +30,11 @@ needs_chromium = pytest.mark.skipif(
 SCREENSHOTS = Path(tempfile.gettempdir())  # a copy of each as latentlab-explorer-*.png, to look at
 
 
-def serve(settings: Settings) -> Iterator[str]:
-    """A real uvicorn in a thread on 127.0.0.1; yields its base URL, then stops it."""
-    with uvicorn_thread(settings) as base:
-        yield base
-
-
 @pytest.fixture(scope="module")
 def server(make_settings: Callable[..., Settings]) -> Iterator[str]:
     """A real uvicorn in a thread, serving the fixture models; yields its base URL."""
-    yield from serve(make_settings())
+    with uvicorn_thread(make_settings()) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

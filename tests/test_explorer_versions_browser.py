@@ -13,9 +13,10 @@ from typing import Any
 import httpx
 import pytest
 import test_explorer_browser as shared
-from test_explorer_browser import needs_chromium, serve
+from test_explorer_browser import needs_chromium
 
 from harness.browser import console_errors, open_page, wait_for
+from harness.served import uvicorn_thread
 from service.config import Settings
 
 browser = shared.browser  # the same module-scoped Chromium, by name
@@ -38,7 +39,9 @@ def server(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     shutil.copytree(models_dir / "conv32", out / "mlp3d" / "2")
     (out / "mlp3d" / "serving.json").write_text(json.dumps({"version_policy": "all"}))
     shutil.copytree(models_dir / "conv32", out / "conv32")
-    yield from serve(Settings(_env_file=None, model_dir=out))  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, model_dir=out)  # type: ignore[call-arg]
+    with uvicorn_thread(settings) as base:
+        yield base
 
 
 def listed(server: str, name: str) -> dict[str, Any]:
