@@ -54,6 +54,9 @@ class Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type h
             "loglevel": s.log_level,
             "proc_name": "latentlab",
             "worker_tmp_dir": "/dev/shm",  # heartbeats off disk; works on a read-only root
+            # gunicorn's control socket (for gunicornc) is unused here, and its default path
+            # under $HOME cannot be written by the image's user.
+            "control_socket_disable": True,
         }
         if self.metrics_dir is not None:
             options["child_exit"] = _child_exit

@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from harness.fixture_models import SAMPLE, train_fixture_models
+from harness.fixture_models import FIXTURE_MODELS, SAMPLE, train_fixture_models
 from service.config import Settings
 from service.http.app import create_app
 
@@ -38,7 +38,7 @@ def _break(out: Path) -> None:
     """Copies of mlp3d, each damaged in one way the loader must catch."""
     for name in BROKEN:
         shutil.copytree(out / "mlp3d", out / name)
-    with (out / "bad-hash" / "model.pt").open("ab") as f:
+    with (out / "bad-hash" / "decoder.onnx").open("ab") as f:  # the artifact that is served
         f.write(b"tampered")
     (out / "bad-json" / "manifest.json").write_text('{"format_version": 1, "name": ')
     folder = out / "bad-torchscript"  # a folder from before ONNX export, so model.pt is run
@@ -70,8 +70,18 @@ def old_format(folder: Path) -> None:
 
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture models, trained here (with torch), or copied from FIXTURE_MODELS_DIR when
+    that folder holds them: CI trains them once in the full environment, keeps them there,
+    and runs the service tests again in the torch-free API environment on the same models."""
     out = tmp_path_factory.mktemp("models")
-    train_fixture_models(out)
+    kept = Path(os.environ["FIXTURE_MODELS_DIR"]) if os.environ.get("FIXTURE_MODELS_DIR") else None
+    if kept is not None and all((kept / name).is_dir() for name in FIXTURE_MODELS):
+        shutil.copytree(kept, out, dirs_exist_ok=True)
+    else:
+        pytest.importorskip("torch", reason="training the fixture models needs torch")
+        train_fixture_models(out)
+        if kept is not None:
+            shutil.copytree(out, kept, dirs_exist_ok=True)
     _break(out)
     return out
 

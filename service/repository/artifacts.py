@@ -1,5 +1,7 @@
 """Which runtime serves a version folder: the artifact LATENTLAB_ENGINE names (auto: ONNX
-when the manifest lists it, else TorchScript's model.pt), each file checked before loading."""
+when the manifest lists it, else TorchScript's model.pt), each file checked before loading.
+The torch engines need torch, which the default install (and Docker image) leaves out: a
+folder that only they could serve is refused with the reason, which /readyz lists."""
 
 from __future__ import annotations
 
@@ -37,7 +39,10 @@ def load_runtime(
     artifacts = manifest.artifacts
     if choice == "auto":
         choice = "onnx" if artifacts is not None and artifacts.onnx is not None else "torchscript"
+    if choice != "onnx":
+        _need_torch(choice)
     if choice == "torchscript":
+        check(folder / "model.pt", manifest.model_sha256)
         return TorchScriptRuntime(folder / "model.pt", threads)
     pair = getattr(artifacts, choice, None)
     runtime, writer = _PAIRS[choice]
@@ -47,3 +52,14 @@ def load_runtime(
     check(encoder, pair.encode.sha256)
     check(decoder, pair.decode.sha256)
     return runtime(encoder, decoder, threads)
+
+
+def _need_torch(choice: EngineChoice) -> None:
+    try:
+        import torch  # noqa: F401  (the runtime imports it next anyway)
+    except ImportError as exc:
+        raise ValueError(
+            f"needs torch for the {choice} engine, which this install leaves out: export ONNX "
+            "into the folder (python -m trainer.onnx_export), or install the torch group "
+            "(uv sync --group torch) or use the Docker target runtime-torch"
+        ) from exc

@@ -137,7 +137,6 @@ def load_model(
     manifest = _validate(manifest_json)
     if manifest.name != name:
         log.info("folder %s holds manifest name %r; serving it as %s", folder, manifest.name, name)
-    check_sha256(folder / "model.pt", manifest.model_sha256)
     try:
         runtime = load_runtime(folder, manifest, engine, threads, check_sha256)
     except ValueError as exc:  # the artifact the settings ask for is not in this folder
