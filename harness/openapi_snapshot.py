@@ -20,7 +20,7 @@ SNAPSHOT = ROOT / "tests" / "snapshots" / "openapi.json"
 
 
 def served_document(model_dir: Path = ROOT / "models") -> bytes:
-    settings = Settings(_env_file=None, model_dir=model_dir, workers=1)
+    settings = Settings(_env_file=None, model_dir=model_dir, workers=1)  # type: ignore[call-arg]
     with TestClient(create_app(settings)) as client:
         r = client.get("/openapi.json")
         r.raise_for_status()
