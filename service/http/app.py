@@ -4,6 +4,7 @@ lifespan loads the models once. service/main.py makes the one `app` that servers
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from service.engine.batcher import BatchPolicy
 from service.engine.engine import Engine
 from service.http.deps import require_api_key
 from service.http.errors import install_error_handlers
+from service.http.fastpath import install_fast_routes
 from service.http.middleware import ServiceMiddleware
 from service.http.openapi import install_openapi
 from service.http.routes import (
@@ -56,6 +58,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     reloader = Reloader(settings, state.metrics)
     state.registry = reloader.load()
     state.engine = Engine(batch_policy(settings), state.metrics)
+    # What is loaded now (modules, models, embeddings) lives as long as the worker: out of the
+    # cyclic collector's sight, its full collections stay short whichever way the app was
+    # started (`python -m service` freezes the imports before the fork as well, server.py).
+    gc.collect()
+    gc.freeze()
     poller = None
     if settings.poll_seconds is not None:
         poller = asyncio.create_task(reloader.poll(state, state.engine, settings.poll_seconds))
@@ -107,4 +114,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The page and its scripts hold no data (it calls the API above), so they stay open.
     app.include_router(explorer.router)
     app.mount("/static", explorer.static_files(), name="static")
+    install_fast_routes(app, settings)
     return app

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader
 
+from service.config import Settings
 from service.engine.engine import Engine
 from service.errors import NotReady, Unauthorized
 from service.http.inputs import read_image_payload
@@ -83,7 +84,11 @@ async def require_api_key(
     state: StateDep, key: Annotated[str | None, Security(_api_key_header)]
 ) -> None:
     """The X-API-Key header must carry LATENTLAB_API_KEY (only installed when that is set)."""
-    expected = state.settings.api_key
+    check_api_key(state.settings, key)
+
+
+def check_api_key(settings: Settings, key: str | None) -> None:
+    expected = settings.api_key
     given = (key or "").encode()
     if expected is None or not secrets.compare_digest(given, expected.get_secret_value().encode()):
         raise Unauthorized("missing or wrong API key; send it in the X-API-Key header")
