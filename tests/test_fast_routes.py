@@ -18,10 +18,12 @@ COUNTED = r'latentlab_requests_total\{method="POST",model="mlp3d",route="/decode
 
 def test_the_fast_routes_are_in_front(client: TestClient) -> None:
     app = client.app
-    first = app.router.routes[:2]  # type: ignore[attr-defined]
+    first = app.router.routes[:4]  # type: ignore[attr-defined]
     assert [(type(r), r.method, r.path) for r in first] == [
         (FastRoute, "POST", "/decode"),
         (FastRoute, "GET", "/sample"),
+        (FastRoute, "POST", "/v2/models/{model_name}/infer"),
+        (FastRoute, "POST", "/v2/models/{model_name}/versions/{model_version}/infer"),
     ]
 
 
@@ -83,3 +85,21 @@ def test_the_api_key_guards_the_fast_routes(make_client: Callable[..., TestClien
     assert client.post("/decode", json=Z).status_code == 401
     assert client.get("/sample?n=1", headers={"X-API-Key": "nope"}).status_code == 401
     assert client.get("/sample?n=1", headers={"X-API-Key": "s3cret"}).status_code == 200
+
+
+def test_v2_infer_keeps_the_protocols_error_shape(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(api_key="s3cret")
+    key = {"X-API-Key": "s3cret"}
+    tensor = {"name": "latents", "shape": [1, 3], "datatype": "FP32", "data": [0.0, 0.0, 0.0]}
+    ok = client.post("/v2/models/mlp3d-decoder/infer", json={"inputs": [tensor]}, headers=key)
+    assert ok.status_code == 200 and ok.json()["outputs"][0]["shape"] == [1, 1, 28, 28]
+    versioned = client.post(
+        "/v2/models/mlp3d-decoder/versions/1/infer", json={"inputs": [tensor]}, headers=key
+    )
+    assert versioned.json()["outputs"] == ok.json()["outputs"]
+    for r, status in [
+        (client.post("/v2/models/mlp3d-decoder/infer", json={"inputs": [tensor]}), 401),
+        (client.post("/v2/models/nope-decoder/infer", json={"inputs": [tensor]}, headers=key), 404),
+        (client.post("/v2/models/mlp3d-decoder/infer", content=b"{", headers=key), 400),
+    ]:
+        assert r.status_code == status and isinstance(r.json()["error"], str), r.text

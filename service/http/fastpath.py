@@ -17,9 +17,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Match
@@ -27,10 +27,14 @@ from starlette.types import Message, Receive, Scope, Send
 
 from service.config import Settings
 from service.http.deps import check_api_key, get_model
-from service.http.routes import decode
+from service.http.routes import decode, v2
 from service.http.schemas import DecodeRequest
+from service.oip.errors import oip_answer
 
-Call = Callable[[Request, bytes], Awaitable[Any] | None]
+Thunk = Callable[[], Awaitable[Response]]
+# (request, body, path parameters) -> what answers it, or None to leave it to FastAPI
+Call = Callable[[Request, bytes, dict[str, str]], Thunk | None]
+Answer = Callable[[Thunk], Awaitable[Response]]
 _POSITIVE = re.compile(r"[1-9][0-9]{0,17}")
 _NATURAL = re.compile(r"0|[1-9][0-9]{0,18}")
 _FALLBACK = "latentlab.fallback"
@@ -40,44 +44,67 @@ def install_fast_routes(app: FastAPI, settings: Settings) -> None:
     """Put the fast routes in front of the app's own (call after the routers are included)."""
     declared = {
         (method, route.path): route
-        for route in decode.router.routes
+        for module in (decode, v2)
+        for route in module.router.routes
         if isinstance(route, APIRoute)
         for method in route.methods or ()
     }
-    fast = [
-        FastRoute(declared["POST", "/decode"], _decode_call, app, settings),
-        FastRoute(declared["GET", "/sample"], _sample_call, app, settings),
-    ]
-    app.router.routes[0:0] = fast
+
+    def fast(method: str, path: str, call: Call, answer: Answer = _plain) -> FastRoute:
+        return FastRoute(declared[method, path], method, call, answer, app, settings)
+
+    app.router.routes[0:0] = [
+        fast("POST", "/decode", _decode_call),
+        fast("GET", "/sample", _sample_call),
+        # /v2 answers failures in the protocol's shape, as its routes (OipRoute) do.
+        fast("POST", "/v2/models/{model_name}/infer", _infer_call, oip_answer),
+        fast("POST", "/v2/models/{model_name}/versions/{model_version}/infer", _infer_call,
+             oip_answer),
+    ]  # fmt: skip
+
+
+async def _plain(thunk: Thunk) -> Response:
+    return await thunk()
 
 
 class FastRoute(BaseRoute):
-    def __init__(self, route: APIRoute, call: Call, app: FastAPI, settings: Settings) -> None:
-        self.route, self.call, self.app, self.settings = route, call, app, settings
-        self.method = next(iter(route.methods or {"GET"}))
-        self.path = route.path
+    def __init__(
+        self,
+        route: APIRoute,
+        method: str,
+        call: Call,
+        answer: Answer,
+        app: FastAPI,
+        settings: Settings,
+    ) -> None:
+        self.route, self.method, self.call, self.answer = route, method, call, answer
+        self.app, self.settings = app, settings
+        self.path, self.regex = route.path, route.path_regex
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if (
-            scope["type"] == "http"
-            and scope["path"] == self.path
-            and scope["method"] == self.method
-            and _FALLBACK not in scope
-        ):
-            return Match.FULL, {"route": self.route, "endpoint": self.route.endpoint}
-        return Match.NONE, {}
+        if scope["type"] != "http" or scope["method"] != self.method or _FALLBACK in scope:
+            return Match.NONE, {}
+        found = self.regex.match(scope["path"])
+        if found is None:
+            return Match.NONE, {}
+        child = {"route": self.route, "endpoint": self.route.endpoint}
+        return Match.FULL, {**child, "path_params": found.groupdict()}
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         body = await request.body() if self.method == "POST" else b""
-        if self.settings.api_key is not None:
-            check_api_key(self.settings, request.headers.get("x-api-key"))
-        answer = self.call(request, body)
-        if answer is None:  # not sure: FastAPI's route decides, and words any error
+        thunk = self.call(request, body, scope["path_params"])
+        if thunk is None:  # not sure: FastAPI's route decides, and words any error
             scope[_FALLBACK] = True
             await self.app.router(scope, _replay(body), send)
             return
-        response = await answer
+
+        async def guarded() -> Response:
+            if self.settings.api_key is not None:
+                check_api_key(self.settings, request.headers.get("x-api-key"))
+            return await thunk()
+
+        response = await self.answer(guarded)
         await response(scope, receive, send)
 
 
@@ -94,50 +121,70 @@ def _replay(body: bytes) -> Receive:
     return receive
 
 
-def _int(request: Request, name: str, pattern: re.Pattern[str], default: int | None) -> Any:
-    """The parameter as an int, its default when absent, or ... when in doubt."""
+class _Doubt(Exception):
+    """A parameter the fast route leaves to FastAPI to parse (and to word the error for)."""
+
+
+def _int(request: Request, name: str, pattern: re.Pattern[str], default: int | None) -> int | None:
+    """The parameter as an int (plain decimal digits only), or its default when absent."""
     value = request.query_params.get(name)
     if value is None:
         return default
-    return int(value) if pattern.fullmatch(value) else ...
+    if not pattern.fullmatch(value):
+        raise _Doubt(name)
+    return int(value)
 
 
-def _model_args(request: Request) -> tuple[str | None, int | None] | None:
+def _positive(request: Request, name: str, default: int) -> int:
+    return _int(request, name, _POSITIVE, None) or default
+
+
+def _model_args(request: Request) -> tuple[str | None, int | None]:
     model = request.query_params.get("model")
-    version = _int(request, "version", _POSITIVE, None)
-    if model == "" or version is ...:
-        return None
-    return model, version
+    if model == "":
+        raise _Doubt("model")
+    return model, _int(request, "version", _POSITIVE, None)
 
 
-def _decode_call(request: Request, body: bytes) -> Awaitable[Any] | None:
-    args, scale = _model_args(request), _int(request, "scale", _POSITIVE, 1)
-    if args is None or scale is ... or request.headers.get("content-type") != "application/json":
+def _decode_call(request: Request, body: bytes, path: dict[str, str]) -> Thunk | None:
+    if request.headers.get("content-type") != "application/json":
         return None
     try:
+        model, version = _model_args(request)
+        scale = _positive(request, "scale", 1)
         parsed = DecodeRequest.model_validate(json.loads(body))
-    except ValueError:  # bad JSON, or pydantic's ValidationError
+    except (_Doubt, ValueError):  # ValueError: bad JSON, or pydantic's ValidationError
         return None
 
-    async def run() -> Any:
-        served = await get_model(request, *args)
+    async def run() -> Response:
+        served = await get_model(request, model, version)
         return await decode.decode(request, parsed, served, scale)
 
-    return run()
+    return run
 
 
-def _sample_call(request: Request, body: bytes) -> Awaitable[Any] | None:
-    args = _model_args(request)
-    n = _int(request, "n", _POSITIVE, 16)
-    seed = _int(request, "seed", _NATURAL, None)
-    scale = _int(request, "scale", _POSITIVE, 1)
+def _sample_call(request: Request, body: bytes, path: dict[str, str]) -> Thunk | None:
+    try:
+        model, version = _model_args(request)
+        n, scale = _positive(request, "n", 16), _positive(request, "scale", 1)
+        seed = _int(request, "seed", _NATURAL, None)
+    except _Doubt:
+        return None
     labels = request.query_params.getlist("label") or None
-    doubtful = any(value is ... for value in (n, seed, scale)) or "" in (labels or [])
-    if args is None or doubtful or (seed is not None and seed >= 2**63):
+    if (seed is not None and seed >= 2**63) or "" in (labels or []):
         return None
 
-    async def run() -> Any:
-        served = await get_model(request, *args)
+    async def run() -> Response:
+        served = await get_model(request, model, version)
         return await decode.sample(request, served, n, seed, scale, labels)
 
-    return run()
+    return run
+
+
+def _infer_call(request: Request, body: bytes, path: dict[str, str]) -> Thunk | None:
+    """/v2 infer declares no parameters FastAPI would check: its handler reads the body."""
+
+    async def run() -> Response:
+        return await v2.run_infer(request, path["model_name"], path.get("model_version"))
+
+    return run

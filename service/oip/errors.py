@@ -3,7 +3,7 @@ domain errors keep their status (404, 413, 503 with Retry-After), validation is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
@@ -40,13 +40,18 @@ class OipRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def answer(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except ApiError as exc:
-                return oip_error(exc.status, exc.message, exc.headers)
-            except RequestValidationError as exc:
-                return oip_error(400, describe_validation(exc.errors()))
-            except HTTPException as exc:  # the body cap, hit while reading a chunked body
-                return oip_error(exc.status_code, str(exc.detail), exc.headers)
+            return await oip_answer(lambda: handler(request))
 
         return answer
+
+
+async def oip_answer(call: Callable[[], Awaitable[Response]]) -> Response:
+    """call()'s response, or its failure in the protocol's shape."""
+    try:
+        return await call()
+    except ApiError as exc:
+        return oip_error(exc.status, exc.message, exc.headers)
+    except RequestValidationError as exc:
+        return oip_error(400, describe_validation(exc.errors()))
+    except HTTPException as exc:  # the body cap, hit while reading a chunked body
+        return oip_error(exc.status_code, str(exc.detail), exc.headers)

@@ -136,13 +136,13 @@ _INFER: dict[str, Any] = {
 @router.post("/models/{model_name}/infer", **_INFER)
 async def infer(request: Request, model_name: str) -> Response:
     """Run the model on a batch: JSON tensors, or raw ones (binary tensor data extension)."""
-    return await _infer(request, model_name, None)
+    return await run_infer(request, model_name, None)
 
 
 @router.post("/models/{model_name}/versions/{model_version}/infer", **_INFER)
 async def infer_version(request: Request, model_name: str, model_version: str) -> Response:
     """Run one version of the model on a batch."""
-    return await _infer(request, model_name, model_version)
+    return await run_infer(request, model_name, model_version)
 
 
 def _model(request: Request, name: str, version: str | None) -> OipModel:
@@ -152,7 +152,8 @@ def _model(request: Request, name: str, version: str | None) -> OipModel:
     return model
 
 
-async def _infer(request: Request, name: str, version: str | None) -> Response:
+async def run_infer(request: Request, name: str, version: str | None) -> Response:
+    """The handler of both infer routes (and their fast routes, service/http/fastpath.py)."""
     state, engine = running(request)
     model = _model(request, name, version)
     settings, headers = state.settings, request.headers
