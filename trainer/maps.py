@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,11 @@ def umap_maps(
     train: np.ndarray, test: np.ndarray, seed: int
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """UMAP positions (N, 2) of the train and test latents, and how they were made."""
-    import umap
     from sklearn.neighbors import NearestNeighbors
+
+    with warnings.catch_warnings():  # umap-learn warns that TensorFlow (ParametricUMAP) is absent
+        warnings.simplefilter("ignore", ImportWarning)
+        import umap
 
     started = time.perf_counter()
     reduced = train.shape[1] > PCA_BEFORE

@@ -15,7 +15,8 @@ ARROW_MEDIA_TYPE = "application/vnd.apache.arrow.stream"
 def arrow_stream(columns: dict[str, Any], splits: list[str], meta: dict[str, Any]) -> bytes:
     """One record batch. Columns: split and label_name (dictionary-encoded strings), index
     (int32), label (int8), x, y, z (float32), tsne_x, tsne_y and latent (fixed-size list of
-    D float32) when present. The JSON body's other fields ride in the schema metadata."""
+    D float32) when present, and umap_x, umap_y, pca_x, pca_y (float32) for the 2-D maps.
+    The JSON body's other fields ride in the schema metadata."""
     import pyarrow as pa
 
     view3d, tsne, latents = columns["view3d"], columns["tsne2d"], columns["latents"]
@@ -32,6 +33,10 @@ def arrow_stream(columns: dict[str, Any], splits: list[str], meta: dict[str, Any
     }
     if tsne is not None:
         arrays["tsne_x"], arrays["tsne_y"] = pa.array(tsne[:, 0]), pa.array(tsne[:, 1])
+    for view, values in columns.get("maps", {}).items():
+        prefix = view.removesuffix("2d")
+        arrays[f"{prefix}_x"] = pa.array(values[:, 0])
+        arrays[f"{prefix}_y"] = pa.array(values[:, 1])
     if latents is not None:
         flat = pa.array(np.ascontiguousarray(latents, np.float32).reshape(-1))
         arrays["latent"] = pa.FixedSizeListArray.from_arrays(flat, latents.shape[1])
