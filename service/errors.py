@@ -42,6 +42,10 @@ class ModelNotFound(ApiError):
     status, code = 404, "model_not_found"
 
 
+class SpriteNotFound(ApiError):
+    status, code = 404, "sprite_not_found"
+
+
 class NotReady(ApiError):
     status, code = 503, "not_ready"
 

@@ -1,6 +1,8 @@
 """CLI: python -m trainer --model mlp3d|...|all [overrides]. Parse -> load -> fit -> export.
 python -m trainer refresh --model-dir models ...: label priors and train embeddings for
-folders exported before (trainer/refresh.py)."""
+folders exported before (trainer/refresh.py).
+python -m trainer maps --model-dir models ...: the explorer's UMAP and PCA 2-D maps and the
+sprite atlases for folders exported before (trainer/add_maps.py)."""
 
 from __future__ import annotations
 
@@ -54,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         from trainer.refresh import main as refresh
 
         return refresh(argv[1:])
+    if argv[:1] == ["maps"]:
+        from trainer.add_maps import main as add_maps
+
+        return add_maps(argv[1:])
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     models = list(ZOO) if args.model == "all" else [args.model]

@@ -25,11 +25,13 @@ from trainer.export import (
     write_manifest,
 )  # fmt: skip
 from trainer.export_program import save_programs
+from trainer.maps import write_maps
 from trainer.nets import LATENT_SHAPES, VAES
 from trainer.onnx_export import save_onnx
 from trainer.priors import mixture_samples
 from trainer.refresh import label_extras
 from trainer.report import ReportInputs, write_report
+from trainer.sprites import write_sprite
 from trainer.train import FitResult, fit, probe_indices
 
 if TYPE_CHECKING:
@@ -59,6 +61,8 @@ def train_and_export(cfg: TrainConfig, splits: Splits) -> Path:
         classifier = evaluation_classifier(cfg, data, result.device)
         extras = label_extras(folder, model, data, (mean, axes), classifier, cfg.seed)
         embeddings["splits"] = {"train": extras["train_split"]}
+        maps = write_maps(folder, extras["train_latents"], test_z.numpy(), cfg.seed)
+        write_sprites(out, cfg.dataset, data)
         if kind == "label_mixture":  # unconditional draws: a label by frequency, then its prior
             prior["mixture"] = "label_priors"
             samples = mixture_samples(model, extras["label_priors"], 10_000, cfg.seed)
@@ -94,6 +98,7 @@ def train_and_export(cfg: TrainConfig, splits: Splits) -> Path:
             "prior": prior,
             "label_priors": extras["label_priors"],
             "embeddings": embeddings,
+            "maps": maps,
             "model_sha256": sha256(folder / "model.pt"),
             "artifacts": artifacts,
             "torch_version": torch.__version__,
@@ -110,6 +115,16 @@ def train_and_export(cfg: TrainConfig, splits: Splits) -> Path:
         out / cfg.folder_name,
     )
     return out / cfg.folder_name
+
+
+def write_sprites(out: Path, dataset: str, data: Splits) -> None:
+    """The sprite atlases of the test and the (whole) train split, once per dataset."""
+    write_sprite(out, dataset, "test", data.test.images.numpy())
+    parts = [data.train, data.val]
+    index = torch.cat([p.index for p in parts if p.index is not None])
+    images = torch.cat([p.images for p in parts])
+    if len(index) == len(images):  # source order: position i is train image i
+        write_sprite(out, dataset, "train", images[index.argsort()].numpy())
 
 
 def evaluation_classifier(cfg: TrainConfig, data: Splits, device: str) -> DigitClassifier | None:

@@ -89,7 +89,7 @@ def label_extras(
 ) -> dict[str, Any]:
     """Fit per-label priors on the train latents, write the train embeddings, and measure
     conditional accuracy when a classifier is given. Keys: label_priors, train_split,
-    conditional_accuracy (None without a classifier)."""
+    conditional_accuracy (None without a classifier), train_latents (N, D), source order."""
     z, labels, index = train_split_latents(model, data)
     fitted = torch.isin(index, _index(data.train.index, len(data.train)))
     priors = fit_label_priors(z[fitted], labels[fitted], data.label_names)
@@ -100,6 +100,7 @@ def label_extras(
         "label_priors": priors,
         "train_split": save_train_embeddings(folder, z, labels, index, projection),
         "conditional_accuracy": accuracy,
+        "train_latents": z.numpy(),
     }
 
 

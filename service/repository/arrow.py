@@ -21,7 +21,8 @@ ARROW_MEDIA_TYPE = "application/vnd.apache.arrow.stream"
 def arrow_stream(columns: dict[str, Any], splits: list[str], meta: dict[str, Any]) -> bytes:
     """One record batch. Columns: split and label_name (strings), index (int32), label (int8),
     x, y, z (float32), tsne_x, tsne_y and latent (fixed-size list of D float32) when
-    present. The JSON body's other fields ride in the schema metadata."""
+    present, and umap_x, umap_y, pca_x, pca_y (float32) for the 2-D maps. The JSON body's
+    other fields ride in the schema metadata."""
     import nanoarrow as na
     import nanoarrow.ipc as ipc
 
@@ -42,6 +43,9 @@ def arrow_stream(columns: dict[str, Any], splits: list[str], meta: dict[str, Any
     }
     if tsne is not None:
         arrays["tsne_x"], arrays["tsne_y"] = floats(tsne[:, 0]), floats(tsne[:, 1])
+    for view, values in columns.get("maps", {}).items():
+        prefix = view.removesuffix("2d")
+        arrays[f"{prefix}_x"], arrays[f"{prefix}_y"] = floats(values[:, 0]), floats(values[:, 1])
     if latents is not None:
         count, dim = latents.shape
         values = floats(latents.reshape(-1))

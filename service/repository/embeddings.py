@@ -57,6 +57,7 @@ class EmbeddingTable:
     split: str = "test"
     ranges: dict[str, tuple[int, int]] = field(default_factory=dict)  # split -> [start, stop)
     folder: Path | None = None  # where the other splits' files are
+    maps: dict[str, np.ndarray[Any, np.dtype[np.float32]]] = field(default_factory=dict)  # (N, 2)
     _cache: OrderedDict[tuple[str, int, int], Rendered] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _splits: dict[str, EmbeddingTable] = field(default_factory=dict)
@@ -81,6 +82,7 @@ class EmbeddingTable:
             {split: (0, len(arrays["labels"]))},
             path.parent,
         )
+        table.maps = _load_maps(path.parent, manifest, split, len(table))
         table._check(spec.count, spec.has_latents)
         return table
 
@@ -138,6 +140,25 @@ class EmbeddingTable:
             return self._cache[key]
 
 
+def _load_maps(
+    folder: Path, manifest: Manifest, split: str, n: int
+) -> dict[str, np.ndarray[Any, np.dtype[np.float32]]]:
+    """The split's 2-D maps (umap2d, pca2d) when the manifest lists them; a listed file that
+    is missing or of the wrong shape makes the folder fail to load, like embeddings.npz."""
+    spec = manifest.maps
+    entry = None if spec is None else getattr(spec, split, None)
+    if spec is None or entry is None:
+        return {}
+    with np.load(folder / entry.file, allow_pickle=False) as npz:
+        maps: dict[str, np.ndarray[Any, np.dtype[np.float32]]] = {
+            view: npz[view].astype(np.float32) for view in spec.views if view in npz.files
+        }
+    for view, values in maps.items():
+        if values.shape != (n, 2):
+            raise ValueError(f"{entry.file} {view} has shape {values.shape}, expected ({n}, 2)")
+    return maps
+
+
 def _optional(arrays: dict[str, Any], key: str) -> np.ndarray[Any, np.dtype[np.float32]] | None:
     return arrays[key].astype(np.float32) if key in arrays else None
 
@@ -159,7 +180,9 @@ def _concat(first: EmbeddingTable, second: EmbeddingTable) -> EmbeddingTable:
         both(first.latents, second.latents),
         "all",
         {first.split: (0, n), second.split: (n, n + len(second))},
-    )
+        maps={v: np.concatenate([first.maps[v], second.maps[v]])
+              for v in first.maps if v in second.maps},
+    )  # fmt: skip
 
 
 def split_column(t: EmbeddingTable, sl: slice) -> list[str]:
@@ -180,6 +203,11 @@ def _rounded(values: np.ndarray[Any, Any] | None, sl: slice) -> list[Any] | None
     return None if values is None else np.round(values[sl].astype(np.float64), 5).tolist()
 
 
+def _views(t: EmbeddingTable) -> list[str]:
+    """The views this table can draw: the 3-D one, then its 2-D maps."""
+    return ["view3d", *(["tsne2d"] if t.tsne2d is not None else []), *t.maps]
+
+
 def _json(t: EmbeddingTable, sl: slice) -> bytes:
     m = t.manifest
     doc = {
@@ -198,6 +226,8 @@ def _json(t: EmbeddingTable, sl: slice) -> bytes:
         "view3d": _rounded(t.view3d, sl),
         "latents": _rounded(t.latents, sl),
         "tsne2d": _rounded(t.tsne2d, sl),
+        "views": _views(t),
+        **{view: _rounded(values, sl) for view, values in t.maps.items()},
     }
     return json.dumps(doc, separators=(",", ":")).encode()
 
@@ -209,6 +239,9 @@ def _csv(t: EmbeddingTable, sl: slice) -> bytes:
     if t.tsne2d is not None:
         header += ["tsne_x", "tsne_y"]
         blocks.append(t.tsne2d)
+    for view, values in t.maps.items():
+        header += [f"{view.removesuffix('2d')}_x", f"{view.removesuffix('2d')}_y"]
+        blocks.append(values)
     if t.latents is not None:
         header += [f"z{i}" for i in range(t.latents.shape[1])]
         blocks.append(t.latents)
@@ -250,10 +283,12 @@ def _arrow(t: EmbeddingTable, sl: slice) -> bytes:
         "latent_dim": m.latent_dim, "latent_shape": m.latent_shape,
         "view3d_method": m.embeddings.view3d, "label_names": m.dataset.label_names,
         "split": t.split, "split_ranges": {name: list(r) for name, r in t.ranges.items()},
+        "views": _views(t),
     }  # fmt: skip
     columns = {"index": t.index[sl], "label": t.labels[sl], "view3d": t.view3d[sl]}
     columns["tsne2d"] = None if t.tsne2d is None else t.tsne2d[sl]
     columns["latents"] = None if t.latents is None else t.latents[sl]
+    columns["maps"] = {view: values[sl] for view, values in t.maps.items()}
     return arrow_stream(columns, split_column(t, sl), meta)
 
 

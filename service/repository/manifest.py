@@ -66,6 +66,19 @@ class EmbeddingsSpec(_Open):
     splits: dict[str, SplitSpec] = {}  # further splits beside the test one: {"train": ...}
 
 
+class MapFile(_Open):
+    file: str
+    count: int = Field(ge=0)
+
+
+class MapsSpec(_Open):
+    """The explorer's 2-D maps (maps.npz, maps-train.npz): computed at export, only read here."""
+
+    views: list[Literal["umap2d", "pca2d"]]
+    test: MapFile
+    train: MapFile | None = None
+
+
 class ArtifactFile(_Open):
     file: str
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
@@ -106,6 +119,7 @@ class Manifest(_Open):
     model_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     artifacts: Artifacts | None = None  # absent in folders from before ONNX export
     label_priors: LabelPriorsSpec | None = None  # absent in folders from before issue 12
+    maps: MapsSpec | None = None  # absent in folders from before issue 22
 
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:
