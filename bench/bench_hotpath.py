@@ -2,7 +2,8 @@
 process's /healthz beside POST /decode (one latent -> PNG), GET /sample?n=1 and /v2 infer on
 the decoder, for each way of starting the app (`python -m service` under gunicorn, and plain
 `uvicorn service.main:app`). Ratios are within one run of one server, so the machine's noise
-cancels out.
+cancels out; the worker's CPU time per request (from /proc, over the whole wrk run) is the
+figure least moved by other load on the machine.
 
     uv run python -m bench.bench_hotpath --seconds 8 --clients 16
 
@@ -59,6 +60,7 @@ class Row:
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_us: float  # the worker's CPU time per answered request
     of_healthz: float = 0.0
 
 
@@ -73,18 +75,26 @@ def start(argv: list[str], port: int) -> subprocess.Popen[bytes]:
                             stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
 
 
-def wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
+def wait_ready(base: str, proc: subprocess.Popen[bytes]) -> int:
+    """The pid of the worker that answers, once it is ready."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")
         try:
-            if httpx.get(f"{base}/readyz").status_code == 200:
-                return
+            r = httpx.get(f"{base}/readyz")
+            if r.status_code == 200:
+                return int(r.json()["worker"])
         except httpx.TransportError:
             pass
         time.sleep(0.1)
     raise RuntimeError("not ready after 120 s")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wrk(url: str, method: str, body: str, clients: int, seconds: float) -> tuple[float, ...]:
@@ -98,7 +108,8 @@ def wrk(url: str, method: str, body: str, clients: int, seconds: float) -> tuple
     p50, p99 = (_ms(re.search(rf"\s{q}%\s+([\d.]+\w+)", out).group(1)) for q in (50, 99))  # type: ignore[union-attr]
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rps, p50, p99, errors + (int(non2xx.group(1)) if non2xx else 0)
+    count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return rps, p50, p99, errors + (int(non2xx.group(1)) if non2xx else 0), count
 
 
 def measure(launcher: str, clients: int, seconds: float) -> list[Row]:
@@ -107,33 +118,36 @@ def measure(launcher: str, clients: int, seconds: float) -> list[Row]:
     proc = start(LAUNCHERS[launcher], port)
     rows: list[Row] = []
     try:
-        wait_ready(base, proc)
+        worker = wait_ready(base, proc)
         for route, (method, path, body) in ROUTES.items():
             first = httpx.request(method, base + path, content=body or None,
                                   headers={"Content-Type": "application/json"})  # fmt: skip
             first.raise_for_status()
             wrk(base + path, method, body, clients, 2)  # warm-up
-            rps, p50, p99, errors = wrk(base + path, method, body, clients, seconds)
-            rows.append(Row(launcher, route, rps, p50, p99, int(errors)))
+            before = cpu_seconds(worker)
+            rps, p50, p99, errors, count = wrk(base + path, method, body, clients, seconds)
+            cpu_us = (cpu_seconds(worker) - before) / count * 1e6
+            rows.append(Row(launcher, route, rps, p50, p99, int(errors), cpu_us))
             print(f"{launcher:26} {route:10} {rps:8.0f} req/s  p50 {p50:5.2f} ms  "
-                  f"p99 {p99:6.2f} ms  errors {errors}", flush=True)  # fmt: skip
+                  f"p99 {p99:6.2f} ms  {cpu_us:5.0f} us CPU/request  errors {errors}",
+                  flush=True)  # fmt: skip
     finally:
         stop(proc)
-    ceiling = rows[0].rps
     for row in rows:
-        row.of_healthz = row.rps / ceiling
+        row.of_healthz = row.rps / rows[0].rps
     return rows
 
 
 def table(rows: list[Row], clients: int) -> str:
     lines = [
-        f"| started with | route | req/s | of /healthz | p50 ms | p99 ms (c={clients}) | errors |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        f"| started with | route | req/s | of /healthz | p50 ms | p99 ms (c={clients}) "
+        "| worker CPU per request | errors |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         lines.append(
             f"| `{r.launcher}` | {r.route} | {r.rps:,.0f} | {r.of_healthz:.2f} | "
-            f"{r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} |"
+            f"{r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.cpu_us:.0f} us | {r.errors} |"
         )
     return "\n".join(lines)
 
