@@ -81,7 +81,7 @@ class TrainConfig:
     cache_dir: str = "runs/cache"  # where the evaluation classifier is cached
     snapshots: int = 20  # at most this many epochs recorded for the animations
     # Optimiser steps of the learned latent prior (trainer/flow_prior.py); 0: none is fitted.
-    prior_steps: int = 5000
+    prior_steps: int = 3000
 
     @property
     def folder_name(self) -> str:
