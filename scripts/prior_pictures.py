@@ -2,12 +2,13 @@
 served before issue 23) beside 64 from the learned prior, same seed, through the service's
 own code (ONNX Runtime + NumPy). Writes docs/images/prior-<model>.png.
 
-    uv run python scripts/prior_pictures.py
+    uv run python -m scripts.prior_pictures
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     for manifest in sorted(args.models.glob("*/manifest.json")):
-        if (manifest.parent / "prior.onnx").is_file():
+        if "learned_prior" in json.loads(manifest.read_text()):
             path = args.out / f"prior-{manifest.parent.name}.png"
             picture(manifest.parent, args.seed).save(path, optimize=True)
             print(path)

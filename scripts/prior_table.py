@@ -1,7 +1,7 @@
 """The learned prior's figures beside its baselines, per committed model, as a markdown
 table (docs/training.md), from the manifests `python -m trainer refresh` wrote.
 
-    uv run python scripts/prior_table.py
+    uv run python -m scripts.prior_table
 """
 
 from __future__ import annotations
