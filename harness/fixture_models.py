@@ -27,5 +27,6 @@ def train_fixture_models(out: Path) -> None:
             cfg = config_for(
                 model, epochs=epochs, lr=3e-3, batch_size=32, schedule="constant",
                 out=str(out), name=name, report=False, sample_quality=False, device="cpu",
+                prior_steps=150,
             )  # fmt: skip
             train_and_export(cfg, splits)

@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     # /metrics already counts every request by route, model and status.
     access_log: bool = False
 
+    # --- Learned latent prior (issue 23; service/repository/learned_prior.py) ---------------
+    # Cap on /sample's ?steps= (midpoint ODE steps, 2 net calls each; the manifest holds the
+    # default, 8 for the committed zoo). Cost grows linearly: keep a request's time bounded.
+    max_sample_steps: Annotated[int, Field(ge=1)] = 64
+    # Cap on /sample's ?guidance= (classifier-free guidance scale for labelled draws).
+    max_guidance: Annotated[float, Field(ge=0)] = 10.0
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

@@ -103,3 +103,13 @@ def test_v2_infer_keeps_the_protocols_error_shape(make_client: Callable[..., Tes
         (client.post("/v2/models/mlp3d-decoder/infer", content=b"{", headers=key), 400),
     ]:
         assert r.status_code == status and isinstance(r.json()["error"], str), r.text
+
+
+def test_sample_priors_through_either_route(client: TestClient) -> None:
+    json = {"Accept": "application/json"}
+    for prior in ("gaussian", "auto"):
+        fast = client.get(f"/sample?n=2&seed=3&prior={prior}", headers=json)
+        slow = client.get(f"/sample?n=02&seed=3&prior={prior}", headers=json)
+        assert fast.status_code == 200 and fast.json() == slow.json(), fast.text
+    bad = client.get("/sample?n=2&prior=flow")
+    assert bad.status_code == 422 and "prior" in bad.json()["error"]["message"]

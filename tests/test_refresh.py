@@ -17,6 +17,7 @@ from harness.fixture_models import SAMPLE
 from service.repository.registry import load_model
 from trainer.__main__ import main as trainer_main
 from trainer.data import sample_splits
+from trainer.flow_prior import FlowPriorConfig
 from trainer.priors import fit_label_priors, mixture_labels, sample_labels
 from trainer.refresh import refresh_folder
 
@@ -58,11 +59,12 @@ def old_folder(models_dir: Path, tmp_path: Path) -> Path:
 def test_refresh_adds_priors_and_train_split_and_keeps_model_files(
     old_folder: Path, tmp_path: Path
 ) -> None:
-    before = {p.name: _sha(p) for p in old_folder.glob("*.onnx")} | {
+    before = {p.name: _sha(p) for p in old_folder.glob("*coder.onnx")} | {
         "model.pt": _sha(old_folder / "model.pt")
     }
     splits = sample_splits(SAMPLE, val_size=100, test_size=200, seed=0)
-    manifest = refresh_folder(old_folder, splits, tmp_path / "cache")
+    cfg = FlowPriorConfig(hidden=64, train_steps=100)
+    manifest = refresh_folder(old_folder, splits, tmp_path / "cache", cfg)
     assert manifest == json.loads((old_folder / "manifest.json").read_text())
     assert before == {p: _sha(old_folder / p) for p in before}  # nothing rewritten
     assert manifest["model_sha256"] == before["model.pt"]
@@ -79,9 +81,13 @@ def test_refresh_adds_priors_and_train_split_and_keeps_model_files(
     accuracy = manifest["metrics"]["conditional_accuracy"]
     assert set(accuracy["per_label"]) == {str(d) for d in range(10)}
     assert 0.0 <= accuracy["mean"] <= 1.0
+    learned = manifest["learned_prior"]
+    assert learned["sha256"] == _sha(old_folder / "prior.onnx")
+    assert set(learned["metrics"]["baselines"]) == {"gaussian", "label_gmm", "reconstruction"}
     served = load_model(old_folder)  # the service takes the refreshed folder
     assert served.label_priors is not None
     assert served.label_latents(np.array([7, 7]), seed=1).shape == (2, 3)
+    assert served.learned_latents(4, 1, np.array([7, 7, 1, 1]), 4, 2.0).shape == (4, 3)
 
 
 def test_refresh_cli_says_where_the_data_is_missing(old_folder: Path, capsys) -> None:

@@ -80,6 +80,8 @@ class TrainConfig:
     aoti: bool = False  # also AOTInductor-compile encode/decode (C++ compiler, ~1 min)
     cache_dir: str = "runs/cache"  # where the evaluation classifier is cached
     snapshots: int = 20  # at most this many epochs recorded for the animations
+    # Optimiser steps of the learned latent prior (trainer/flow_prior.py); 0: none is fitted.
+    prior_steps: int = 3000
 
     @property
     def folder_name(self) -> str:

@@ -25,6 +25,8 @@ from trainer.export import (
     write_manifest,
 )  # fmt: skip
 from trainer.export_program import save_programs
+from trainer.flow_prior import FlowPriorConfig
+from trainer.learned_prior import with_metrics
 from trainer.maps import write_maps
 from trainer.nets import LATENT_SHAPES, VAES
 from trainer.onnx_export import save_onnx
@@ -59,7 +61,11 @@ def train_and_export(cfg: TrainConfig, splits: Splits) -> Path:
             folder / "embeddings.npz", test_z.numpy(), data.test.labels.numpy(), (mean, axes), tsne
         )
         classifier = evaluation_classifier(cfg, data, result.device)
-        extras = label_extras(folder, model, data, (mean, axes), classifier, cfg.seed)
+        prior_cfg = FlowPriorConfig(train_steps=cfg.prior_steps, seed=cfg.seed)
+        extras = label_extras(
+            folder, model, data, (mean, axes), classifier, cfg.seed,
+            prior_cfg if cfg.prior_steps > 0 else None,
+        )  # fmt: skip
         embeddings["splits"] = {"train": extras["train_split"]}
         maps = write_maps(folder, extras["train_latents"], test_z.numpy(), cfg.seed)
         write_sprites(out, cfg.dataset, data)
@@ -84,7 +90,7 @@ def train_and_export(cfg: TrainConfig, splits: Splits) -> Path:
                 (mean, axes),
             )
             report = write_report(folder, inputs)
-        write_manifest(folder / "manifest.json", {
+        manifest = {
             "format_version": FORMAT_VERSION,
             "name": cfg.folder_name,
             "model": cfg.model,
@@ -106,7 +112,13 @@ def train_and_export(cfg: TrainConfig, splits: Splits) -> Path:
                          "epochs": cfg.epochs},
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "report": report,
-        })  # fmt: skip
+        }  # fmt: skip
+        if extras["learned_prior"] is not None:
+            flow, entry = extras["learned_prior"]
+            manifest["learned_prior"] = with_metrics(
+                entry, flow, model, manifest, classifier, data.test, cfg.seed
+            )
+        write_manifest(folder / "manifest.json", manifest)
     log.info(
         "%s: test MSE %.4f, kNN %.3f -> %s",
         cfg.folder_name,

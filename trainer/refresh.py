@@ -1,8 +1,10 @@
 """What a model folder gains beyond its weights: per-label priors, embeddings of the train
-split, and the conditional accuracy of its samples. The pipeline calls `label_extras` at
-export; `refresh` adds the same to folders exported before, without retraining:
+split, the conditional accuracy of its samples, and a learned latent prior (prior.onnx,
+trainer/flow_prior.py). The pipeline calls `label_extras` at export; `refresh` adds the
+same to folders exported before, without retraining the autoencoders:
 
     python -m trainer refresh --model-dir models --data-root ./data [--no-download]
+    python -m trainer refresh --learned-prior-only --only conv32   # just (re)fit prior.onnx
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from torch import nn
 from trainer import evaluate as ev
 from trainer.data import DatasetNotFoundError, Splits, load_splits
 from trainer.export import sha256, write_manifest
+from trainer.flow_prior import FlowPrior, FlowPriorConfig
+from trainer.learned_prior import learned_prior_entry, with_metrics
 from trainer.priors import conditional_accuracy, fit_label_priors, mixture_samples
 
 log = logging.getLogger(__name__)
@@ -29,6 +33,7 @@ log = logging.getLogger(__name__)
 TRAIN_FILE = "embeddings-train.npz"
 MAX_TRAIN_LATENT_DIM = 32  # raw train latents (float16) only up to this D: ~3 MB at 60,000
 CONDITIONAL_N = 1000  # samples per label for conditional_accuracy
+DEFAULT_PRIOR = FlowPriorConfig()  # the learned prior refresh fits unless told otherwise
 
 
 def train_split_latents(
@@ -86,27 +91,49 @@ def label_extras(
     projection: tuple[np.ndarray, np.ndarray],
     classifier: nn.Module | None,
     seed: int,
+    prior_cfg: FlowPriorConfig | None = None,
 ) -> dict[str, Any]:
     """Fit per-label priors on the train latents, write the train embeddings, and measure
-    conditional accuracy when a classifier is given. Keys: label_priors, train_split,
-    conditional_accuracy (None without a classifier), train_latents (N, D), source order."""
+    conditional accuracy when a classifier is given; fit the learned prior when prior_cfg
+    is given. Keys: label_priors, train_split, conditional_accuracy (None without a
+    classifier), train_latents (N, D), source order, learned_prior ((FlowPrior, entry
+    without metrics) or None)."""
     z, labels, index = train_split_latents(model, data)
     fitted = torch.isin(index, _index(data.train.index, len(data.train)))
     priors = fit_label_priors(z[fitted], labels[fitted], data.label_names)
     accuracy = None
     if classifier is not None:
         accuracy = conditional_accuracy(model, priors, classifier, CONDITIONAL_N, seed)
+    learned = None
+    if prior_cfg is not None:
+        n_labels = len(data.label_names)
+        learned = learned_prior_entry(folder, model, z[fitted], labels[fitted], n_labels, prior_cfg)
     return {
         "label_priors": priors,
         "train_split": save_train_embeddings(folder, z, labels, index, projection),
         "conditional_accuracy": accuracy,
         "train_latents": z.numpy(),
+        "learned_prior": learned,
     }
 
 
-def refresh_folder(folder: Path, splits: Splits, cache_dir: Path) -> dict[str, Any]:
-    """Add label priors, train embeddings and conditional accuracy to one model folder;
-    model.pt and the ONNX files are read, never written. Returns the new manifest."""
+def fit_learned_prior(
+    folder: Path, model: nn.Module, data: Splits, prior_cfg: FlowPriorConfig
+) -> tuple[FlowPrior, dict[str, Any]]:
+    """Only the learned prior, on the same train latents label_extras fits on."""
+    z, labels, index = train_split_latents(model, data)
+    fitted = torch.isin(index, _index(data.train.index, len(data.train)))
+    n_labels = len(data.label_names)
+    return learned_prior_entry(folder, model, z[fitted], labels[fitted], n_labels, prior_cfg)
+
+
+def refresh_folder(
+    folder: Path, splits: Splits, cache_dir: Path,
+    prior_cfg: FlowPriorConfig | None = DEFAULT_PRIOR, learned_prior_only: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    """Add label priors, train embeddings, conditional accuracy and the learned prior
+    (prior.onnx) to one model folder; model.pt and the autoencoder's ONNX files are read,
+    never written. Returns the new manifest."""
     from trainer.quality import load_or_train, sample_quality
 
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -118,13 +145,25 @@ def refresh_folder(folder: Path, splits: Splits, cache_dir: Path) -> dict[str, A
     dataset = manifest["dataset"]["name"]
     classifier = load_or_train(splits, dataset, cache_dir, torch.device("cpu"))
     seed = int(manifest.get("config", {}).get("seed", 0))
-    extras = label_extras(folder, model, splits, projection, classifier, seed)
+    if learned_prior_only and prior_cfg is not None and "label_priors" in manifest:
+        flow, entry = fit_learned_prior(folder, model, splits, prior_cfg)
+        manifest["learned_prior"] = with_metrics(
+            entry, flow, model, manifest, classifier, splits.test, seed
+        )
+        write_manifest(folder / "manifest.json", manifest)
+        return manifest
+    extras = label_extras(folder, model, splits, projection, classifier, seed, prior_cfg)
     manifest["label_priors"] = extras["label_priors"]
     manifest["embeddings"].setdefault("splits", {})["train"] = extras["train_split"]
     manifest["metrics"]["conditional_accuracy"] = extras["conditional_accuracy"]
     if manifest["prior"].get("mixture") == "label_priors":  # its /sample draws change too
         samples = mixture_samples(model, extras["label_priors"], 10_000, seed)
         manifest["metrics"]["sample_quality"] = sample_quality(classifier, samples, splits.test)
+    if extras["learned_prior"] is not None:
+        flow, entry = extras["learned_prior"]
+        manifest["learned_prior"] = with_metrics(
+            entry, flow, model, manifest, classifier, splits.test, seed
+        )
     write_manifest(folder / "manifest.json", manifest)
     return manifest
 
@@ -137,6 +176,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-download", dest="download", action="store_false",
                    help="never download; fail if the dataset is not under --data-root")  # fmt: skip
     p.add_argument("--cache-dir", default="runs/cache", help="evaluation classifier cache")
+    p.add_argument(
+        "--learned-prior-only",
+        action="store_true",
+        help="only (re)fit the learned prior; leave the rest of the folder as is",
+    )
+    p.add_argument("--prior-steps", type=int, default=FlowPriorConfig.train_steps,
+                   help="optimiser steps of the learned prior; 0: fit none")  # fmt: skip
     return p.parse_args(argv)
 
 
@@ -169,9 +215,15 @@ def main(argv: list[str] | None = None) -> int:
         except DatasetNotFoundError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        manifest = refresh_folder(folder, splits[key], Path(args.cache_dir))
+        cfg = FlowPriorConfig(train_steps=args.prior_steps) if args.prior_steps > 0 else None
+        manifest = refresh_folder(
+            folder, splits[key], Path(args.cache_dir), cfg, args.learned_prior_only
+        )
         acc = manifest["metrics"]["conditional_accuracy"]
         log.info("%s: conditional accuracy %.3f %s", folder, acc["mean"], acc["per_label"])
+        learned = manifest.get("learned_prior", {}).get("metrics")
+        if learned:
+            log.info("%s: learned prior %s", folder, json.dumps(learned))
     return 0
 
 

@@ -38,6 +38,11 @@ Answer = Callable[[Thunk], Awaitable[Response]]
 _POSITIVE = re.compile(r"[1-9][0-9]{0,17}")
 _NATURAL = re.compile(r"0|[1-9][0-9]{0,18}")
 _FALLBACK = "latentlab.fallback"
+_PRIORS: dict[str, decode.PriorChoice] = {
+    "auto": "auto",
+    "learned": "learned",
+    "gaussian": "gaussian",
+}
 
 
 def install_fast_routes(app: FastAPI, settings: Settings) -> None:
@@ -164,19 +169,29 @@ def _decode_call(request: Request, body: bytes, path: dict[str, str]) -> Thunk |
 
 
 def _sample_call(request: Request, body: bytes, path: dict[str, str]) -> Thunk | None:
+    query = request.query_params
     try:
         model, version = _model_args(request)
         n, scale = _positive(request, "n", 16), _positive(request, "scale", 1)
         seed = _int(request, "seed", _NATURAL, None)
+        steps = _int(request, "steps", _POSITIVE, None)
     except _Doubt:
         return None
-    labels = request.query_params.getlist("label") or None
-    if (seed is not None and seed >= 2**63) or "" in (labels or []):
+    labels = query.getlist("label") or None
+    prior = query.get("prior", "auto")
+    if (
+        (seed is not None and seed >= 2**63)
+        or "" in (labels or [])
+        or prior not in _PRIORS
+        or "guidance" in query  # a float: FastAPI parses it
+    ):
         return None
 
     async def run() -> Response:
         served = await get_model(request, model, version)
-        return await decode.sample(request, served, n, seed, scale, labels)
+        return await decode.sample(
+            request, served, n, seed, scale, labels, prior=_PRIORS[prior], steps=steps
+        )
 
     return run
 

@@ -180,6 +180,7 @@ class SampleResponse(BaseModel):
     latents: list[list[float]]
     pixels: list[list[list[float]]]
     labels: list[str] | None = Field(None, description="each sample's label, when asked for")
+    prior: str | None = Field(None, description="the prior drawn from: learned or gaussian")
 
 
 class ModelSummary(BaseModel):

@@ -43,6 +43,22 @@ class LabelPriorsSpec(_Open):
     labels: list[LabelPrior]  # index = label
 
 
+class LearnedPriorSpec(_Open):
+    """prior.onnx: a flow-matching velocity net over normalised latents (issue 23)."""
+
+    kind: Literal["flow_matching"]
+    file: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    dim: int = Field(ge=1)
+    null_label: int = Field(ge=0)  # = the number of labels: the "no label" index
+    solver: Literal["midpoint"] = "midpoint"
+    steps: int = Field(ge=1)  # default ODE steps
+    guidance: float = Field(ge=0)  # default classifier-free guidance for labelled draws
+    mean: list[float]  # z = mean + std * x(1)
+    std: list[float]
+    preferred: bool = False  # measured better than the Gaussian prior: /sample's default
+
+
 class ProjectionSpec(_Open):
     mean: list[float]  # (D,)
     axes: list[list[float]]  # (D, 3): view3d = (z - mean) @ axes
@@ -120,6 +136,7 @@ class Manifest(_Open):
     artifacts: Artifacts | None = None  # absent in folders from before ONNX export
     label_priors: LabelPriorsSpec | None = None  # absent in folders from before issue 12
     maps: MapsSpec | None = None  # absent in folders from before issue 22
+    learned_prior: LearnedPriorSpec | None = None  # absent in folders from before issue 23
 
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:
@@ -135,7 +152,16 @@ class Manifest(_Open):
             _check_label_priors(self.label_priors, d, len(self.dataset.label_names))
         elif self.prior.mixture is not None:
             raise ValueError("prior.mixture names label_priors, which the manifest lacks")
+        if self.learned_prior is not None:
+            _check_learned_prior(self.learned_prior, d, len(self.dataset.label_names))
         return self
+
+
+def _check_learned_prior(spec: LearnedPriorSpec, d: int, n_labels: int) -> None:
+    if spec.dim != d or len(spec.mean) != d or len(spec.std) != d:
+        raise ValueError(f"learned_prior: dim, mean and std must have latent_dim = {d} values")
+    if spec.null_label != n_labels:
+        raise ValueError(f"learned_prior: null_label must be {n_labels} (the label count)")
 
 
 def _check_label_priors(spec: LabelPriorsSpec, d: int, n_labels: int) -> None:

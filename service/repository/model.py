@@ -10,6 +10,7 @@ import numpy as np
 
 from service.engine.runtime import Runtime
 from service.repository.embeddings import EmbeddingTable
+from service.repository.learned_prior import LearnedPrior
 from service.repository.manifest import Manifest, PriorSpec
 from service.repository.priors import LabelPriors
 
@@ -65,6 +66,7 @@ class ServedModel:
     embeddings: EmbeddingTable = field(repr=False)
     projection: Projection = field(repr=False)
     label_priors: LabelPriors | None = field(init=False, repr=False)  # from the manifest
+    learned_prior: LearnedPrior | None = field(default=None, repr=False)  # prior.onnx
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "label_priors", LabelPriors.from_manifest(self.manifest))
@@ -93,6 +95,15 @@ class ServedModel:
         """One draw per label index from that label's prior, reproducible from `seed`."""
         assert self.label_priors is not None  # the caller checked
         return self.label_priors.sample(labels, np.random.default_rng(seed))
+
+    def learned_latents(
+        self, n: int, seed: int, labels: np.ndarray[Any, Any] | None, steps: int | None,
+        guidance: float | None,
+    ) -> Array:  # fmt: skip
+        """n draws from the learned prior (one per label index when labels are given)."""
+        assert self.learned_prior is not None  # the caller checked
+        rng = np.random.default_rng(seed)
+        return self.learned_prior.sample(n, rng, labels, steps, guidance)
 
     def view3d(self, latents: Array) -> Array:
         return self.projection(latents)

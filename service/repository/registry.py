@@ -19,6 +19,7 @@ from service.errors import ModelNotFound, NotReady
 from service.repository.artifacts import load_runtime
 from service.repository.embeddings import EmbeddingTable
 from service.repository.layout import Signature, VersionFolder, scan, served_versions
+from service.repository.learned_prior import LearnedPrior
 from service.repository.manifest import Manifest
 from service.repository.model import Prior, Projection, ServedModel
 
@@ -143,6 +144,11 @@ def load_model(
         raise BrokenModel(str(exc)) from exc
     _smoke_test(runtime, manifest.latent_dim)
     embeddings = EmbeddingTable.load(folder / manifest.embeddings.file, name, manifest)
+    learned = None
+    if manifest.learned_prior is not None:
+        check_sha256(folder / manifest.learned_prior.file, manifest.learned_prior.sha256)
+        learned = LearnedPrior.load(folder / manifest.learned_prior.file, manifest.learned_prior,
+                                    threads)  # fmt: skip
     return ServedModel(
         name=name,
         version=version,
@@ -152,6 +158,7 @@ def load_model(
         prior=Prior.from_spec(manifest.prior),
         embeddings=embeddings,
         projection=_projection(manifest),
+        learned_prior=learned,
     )
 
 

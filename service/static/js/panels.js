@@ -9,7 +9,8 @@ export async function showSamples(query, randomSeed) {
   const seed = randomSeed ? "" : `&seed=${Number(seedField.value) || 0}`;
   const label = $("sample-label").value;
   const labels = label ? `&label=${encodeURIComponent(label)}` : "";
-  const path = `/sample?${query}&n=${$("n").value}${seed}${labels}`;
+  const prior = `&prior=${$("sample-prior").value || "auto"}`;
+  const path = `/sample?${query}&n=${$("n").value}${seed}${labels}${prior}`;
   const { url, headers } = await pngURL(path);
   seedField.value = headers.get("X-Seed") ?? seedField.value;
   showImage($("samples"), url);
@@ -26,6 +27,19 @@ export function fillLabelPicker(manifest) {
   picker.replaceChildren(...options);
   picker.disabled = !names.length;
   picker.title = names.length ? "" : "this model has no label priors (python -m trainer refresh)";
+  fillPriorPicker(manifest);
+}
+
+// The prior picker: auto (the learned prior where it measured better), learned, gaussian;
+// learned only for models whose manifest has a learned prior (prior.onnx).
+function fillPriorPicker(manifest) {
+  const picker = $("sample-prior");
+  const learned = manifest.learned_prior;
+  const options = [new Option(learned?.preferred ? "auto (learned)" : "auto (gaussian)", "auto")];
+  if (learned) options.push(new Option("learned", "learned"));
+  options.push(new Option("gaussian", "gaussian"));
+  picker.replaceChildren(...options);
+  picker.title = learned ? "" : "this model has no learned prior (python -m trainer refresh)";
 }
 
 export async function showStrip(query, a, b) {
