@@ -30,6 +30,12 @@ class BadImage(ApiError):
     status, code = 422, "bad_image"
 
 
+class NoDigit(ApiError):
+    """The upload decoded, but nothing in it stands out from the background as ink."""
+
+    status, code = 422, "no_digit"
+
+
 class UnsupportedMedia(ApiError):
     status, code = 415, "unsupported_media_type"
 
