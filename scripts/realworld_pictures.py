@@ -64,21 +64,21 @@ def main(argv: list[str] | None = None) -> None:
                 "/reconstruct",
                 params={"model": args.model},
                 headers={"Accept": "application/json"},
-                files={"file": ("photo.jpg", variant.jpeg, "image/jpeg")},
+                files={"file": ("photo.jpg", variant.data, "image/jpeg")},
             )
             r.raise_for_status()
             body = r.json()
-            gray = to_gray(Image.open(io.BytesIO(variant.jpeg)))
+            gray = to_gray(Image.open(io.BytesIO(variant.data)))
             old = old_mnist_like(gray, None)
             pictures = (
-                photo_cell(variant.jpeg),
+                photo_cell(variant.data),
                 cell(old),
                 cell(np.asarray(body["input"])),
                 cell(np.asarray(body["pixels"])),
             )
             for col, picture in enumerate(pictures):
                 sheet.paste(picture, (col * CELL, HEAD + row * CELL))
-            print(f"row {row}: digit {variant.label}, pen {variant.pen}")
+            print(f"row {row}: digit {variant.label}, pen {variant.kind}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(args.out, optimize=True)
     print(f"wrote {args.out}")

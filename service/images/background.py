@@ -27,6 +27,7 @@ START_PERCENTILES = (10, 90)  # the dark and light starting levels, beside the t
 NOISE_SIGMAS = 4.0  # ink departs from the background by at least this many noise sigmas
 MIN_CONTRAST = 0.08  # ... and at least this share of full contrast
 QUIET_SHARE = 0.02  # the quiet side needs this share of the pixels to measure noise on
+FLAT_SIDE = 32  # images this small (8x8 scans, 28x28 canvases) get a flat background
 
 
 def background(gray: Array) -> Array:
@@ -37,32 +38,40 @@ def background(gray: Array) -> Array:
     values = small.ravel().astype(np.float64)
     border = _border(*small.shape).ravel()
     agree = max(AGREE, 3.0 * fine_noise(small))
+    if max(gray.shape) <= FLAT_SIDE:  # a drawing at the model's scale: one level, as drawn
+        basis, agree = basis[:, :1], AGREE  # (a curved surface would bend into its ink)
     starts = [
         float(np.median(values)),
         float(np.median(values[border])),
         *(float(p) for p in np.percentile(values, START_PERCENTILES)),
     ]
-    best, best_score = np.zeros(6), -1.0
+    best, best_score = np.zeros(basis.shape[1]), -1.0
     for start in starts:
         coef = _refit(basis, values, start, agree)
         near = np.abs(values - basis @ coef) <= agree
         score = float(near.mean() + near[border].mean())
         if score > best_score + 1e-9:
             best, best_score = coef, score
-    return _quadratic(best, *gray.shape)
+    return _quadratic(np.pad(best, (0, 6 - best.size)), *gray.shape)
 
 
 def _refit(basis: Floats, values: Floats, start: float, agree: float) -> Floats:
     """The quadratic fitted to the pixels within `agree` of `start`, then refitted to those
     within SURFACE_CUT robust sigmas of it until that set stops changing."""
-    coef: Floats = np.array([start, 0, 0, 0, 0, 0], np.float64)
+    coef: Floats = np.zeros(basis.shape[1], np.float64)
+    coef[0] = start
     inliers = np.abs(values - start) <= agree
     for _ in range(8):
-        if inliers.sum() < 6:
+        if inliers.sum() < basis.shape[1]:
             break
         # Least squares; lstsq, not the normal equations, so that a one-row or one-column
         # image (no x or no y to fit) gets the minimum-norm surface instead of an error.
-        coef = np.linalg.lstsq(basis[inliers], values[inliers], rcond=None)[0].astype(np.float64)
+        if basis.shape[1] == 1:  # a flat level: the median, so that MNIST's 0 stays 0
+            coef = np.array([np.median(values[inliers])], np.float64)
+        else:
+            coef = np.linalg.lstsq(basis[inliers], values[inliers], rcond=None)[0].astype(
+                np.float64
+            )
         residual = values - basis @ coef
         sigma = max(1.4826 * float(np.median(np.abs(residual[inliers]))), 0.005)
         settled, inliers = inliers, np.abs(residual) <= SURFACE_CUT * sigma

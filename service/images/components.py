@@ -32,6 +32,9 @@ KEEP_REACH = 0.3  # ... and must lie within this share of the digit's size from 
 MIN_SHARE = 0.01  # pieces with less than this share of the digit's ink are specks
 HUG_MARGIN = 0.06  # a piece hugs the border when HUG_SHARE of its ink lies this close to it
 HUG_SHARE = 0.8  # (margin as a share of the image's shorter side, 2 px at least)
+# Only this many of the largest pieces can join the digit: grouping compares pieces pairwise,
+# and an image of scattered dots (noise, a halftone) would otherwise cost seconds of CPU.
+MAX_PIECES = 48
 DIGIT_SIZE = 0.08  # a piece this large (share of the shorter side) can be a digit
 
 
@@ -51,6 +54,7 @@ def components(ink: Array, mask: Mask) -> tuple[Box, Mask, Mask]:
     pool = np.flatnonzero(free) if free.any() else np.arange(count)
     main = int(pool[np.argmax(mass[pool])])
     others = np.flatnonzero(~hugging) if free.any() else np.arange(count)  # no edges, frames
+    others = others[np.argsort(-mass[others])][:MAX_PIECES]  # the rest are specks
     candidates = [int(i) for i in others if mass[i] >= MIN_SHARE * mass[main]]
     kept = _group(main, boxes, mass, labels, candidates)
     digit: Mask = np.isin(labels, [i + 1 for i in kept])
