@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from bench.bench_realworld import old_mnist_like, service
-from harness.realworld_digits import load_variants
+from harness.realworld_digits import PENS, load_variants
 from service.images.codec import to_gray
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
 
-    variants = load_variants(FIXTURE)
+    variants = [v for v in load_variants(FIXTURE) if v.kind in PENS]  # the photos only
     step = max(1, len(variants) // args.rows)
     chosen = variants[::step][: args.rows]
     sheet = Image.new("L", (CELL * len(TITLES), HEAD + CELL * len(chosen)), 255)
