@@ -13,7 +13,14 @@ photographed with a phone. Every step below is one thing real photos do:
 6. sensor   - noise, stronger in the shadow, per colour channel;
 7. JPEG     - quality 50-90, 4:2:0 chroma subsampling, as phones save.
 
-The command line (writing the test fixture, or JPEGs to look at) is
+Beside the photos, what people send that touches or fills its frame (`make_crops`, CROPS):
+the digit cut to its ink box at 28, 64 and 224 px in both polarities (a photo cropped to the
+digit), drawn with a fine or a fat pen on a small canvas it fills (a drawing app's export),
+and blurred low-resolution scans upscaled to a 28x28 frame they fill. And real handwritten
+digits from another source: the UCI optical digits (Alpaydin and Kaynak 1998, 8x8 counts of
+32x32 bitmaps by 43 writers) that scikit-learn ships on disk as `load_digits` (`uci_digits`).
+
+The command line (writing the test fixture, or images to look at) is
 scripts/realworld_digits.py. Variants are stored as one .npz of JPEG bytes (`save_variants` /
 `load_variants`).
 """
@@ -39,12 +46,14 @@ PENS = {"mnist": 0.0, "fine": 0.045, "ballpoint": 0.08, "marker": 0.2}
 
 @dataclass(frozen=True)
 class Variant:
-    """One photo: JPEG bytes, the digit's label, its row in the MNIST sample, its pen."""
+    """One image: its bytes (JPEG for photos, PNG for crops and drawings), the digit's label,
+    its row in the MNIST sample (-1 for digits from elsewhere), and its kind (a pen, or one
+    of CROPS, or "uci")."""
 
-    jpeg: bytes
+    data: bytes
     label: int
     source: int
-    pen: str
+    kind: str
 
 
 def load_sample(path: Path = SAMPLE) -> tuple[np.ndarray, np.ndarray]:
@@ -172,21 +181,21 @@ def make_variants(
     rng = np.random.default_rng([seed, list(PENS).index(pen)])
     out = []
     for row in rows:
-        jpeg = photograph(pen_ink(images[row], pen), rng, size)
-        out.append(Variant(jpeg, int(labels[row]), int(row), pen))
+        data = photograph(pen_ink(images[row], pen), rng, size)
+        out.append(Variant(data, int(labels[row]), int(row), pen))
     return out
 
 
 def save_variants(path: Path, variants: list[Variant]) -> None:
     """All JPEGs back to back in one uint8 array, with offsets, labels, rows and pens."""
-    sizes = [len(v.jpeg) for v in variants]
+    sizes = [len(v.data) for v in variants]
     np.savez(
         path,
-        data=np.frombuffer(b"".join(v.jpeg for v in variants), np.uint8),
+        data=np.frombuffer(b"".join(v.data for v in variants), np.uint8),
         offsets=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
         labels=np.array([v.label for v in variants], np.int64),
         source=np.array([v.source for v in variants], np.int64),
-        pen=np.array([v.pen for v in variants]),
+        pen=np.array([v.kind for v in variants]),  # "pen": the key older fixtures have
     )
 
 
@@ -200,3 +209,84 @@ def load_variants(path: Path) -> list[Variant]:
                 zip(f["labels"], f["source"], f["pen"], strict=True)
             )
         ]
+
+
+# Kinds of image that touch or fill their frame, each made by `crop_variant`.
+CROPS = (
+    "tight28-light",  # the ink box, long side 28 px, light on dark (MNIST's polarity)
+    "tight28-dark",
+    "tight64-light",
+    "tight64-dark",  # ... 64 px, dark on light
+    "tight224-light",
+    "tight224-dark",
+    "canvas-fine",  # drawn with a fine pen on a 64 px canvas the digit fills, dark on light
+    "canvas-marker",  # ... with a fat marker
+    "scan",  # scanned at 8-10 px, blurred, upscaled to a 28x28 frame it fills
+)
+
+
+def ink_box(ink: np.ndarray, level: float = 0.05) -> np.ndarray:
+    rows, cols = np.flatnonzero(ink.max(1) > level), np.flatnonzero(ink.max(0) > level)
+    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def _resize(ink: np.ndarray, size: tuple[int, int], resample: Image.Resampling) -> np.ndarray:
+    img = Image.fromarray(np.ascontiguousarray(ink, dtype=np.float32), mode="F")
+    return np.clip(np.asarray(img.resize(size, resample), dtype=np.float32), 0.0, 1.0)
+
+
+def _fit_long(ink: np.ndarray, side: int) -> np.ndarray:
+    h, w = ink.shape
+    size = (max(1, round(w * side / max(h, w))), max(1, round(h * side / max(h, w))))
+    return _resize(ink, size, Image.Resampling.LANCZOS)
+
+
+def png(ink: np.ndarray, dark: bool) -> bytes:
+    """Ink in [0, 1] -> 8-bit greyscale PNG bytes, dark ink on white when `dark`."""
+    pixels = ((1.0 - ink) if dark else ink) * 255.0 + 0.5
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "L").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def crop_variant(digit: np.ndarray, kind: str, rng: np.random.Generator) -> bytes:
+    """One MNIST digit (uint8 28x28) as an image of `kind` (see CROPS): PNG bytes."""
+    if kind.startswith("tight"):
+        side, polarity = kind.removeprefix("tight").split("-")
+        return png(_fit_long(ink_box(upscale(digit)), int(side)), polarity == "dark")
+    if kind.startswith("canvas"):
+        ink = ink_box(pen_ink(digit, "fine" if kind == "canvas-fine" else "marker"))
+        margin = int(rng.integers(0, 3))  # the digit fills the canvas, give or take 2 px
+        canvas = np.zeros((64, 64), np.float32)
+        inner = _fit_long(ink, 64 - 2 * margin)
+        top = margin + (64 - 2 * margin - inner.shape[0]) // 2
+        left = margin + (64 - 2 * margin - inner.shape[1]) // 2
+        canvas[top : top + inner.shape[0], left : left + inner.shape[1]] = inner
+        return png(canvas, dark=True)
+    if kind == "scan":
+        low = _fit_long(ink_box(upscale(digit)), int(rng.integers(8, 11)))
+        big = _resize(low, (28, 28), Image.Resampling.BICUBIC)  # stretched to fill the frame
+        big = ndimage.gaussian_filter(big, rng.uniform(0.6, 1.2))
+        return png(np.clip(big / max(float(big.max()), 1e-6), 0.0, 1.0), dark=False)
+    raise ValueError(f"unknown kind {kind!r}; one of {CROPS}")
+
+
+def make_crops(
+    images: np.ndarray, labels: np.ndarray, rows: np.ndarray, kind: str, seed: int
+) -> list[Variant]:
+    """One image of `kind` per sample row; seeded, so reproducible."""
+    rng = np.random.default_rng([seed, 100 + CROPS.index(kind)])
+    return [Variant(crop_variant(images[r], kind, rng), int(labels[r]), int(r), kind) for r in rows]
+
+
+def uci_digits(count: int, first: int = 0) -> list[Variant]:
+    """Real handwritten digits from outside MNIST: scikit-learn's copy of the UCI optical
+    digits (8x8, 0-16 ink counts, light on dark), as 8x8 greyscale PNGs."""
+    from sklearn.datasets import load_digits  # on disk in the package: nothing is downloaded
+
+    digits = load_digits()
+    out = []
+    for i in range(first, min(first + count, len(digits.target))):
+        ink = digits.images[i].astype(np.float32) / 16.0
+        out.append(Variant(png(ink, dark=False), int(digits.target[i]), -1, "uci"))
+    return out

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from bench.bench_realworld import old_mnist_like, service
-from harness.realworld_digits import load_variants
+from harness.realworld_digits import PENS, load_variants
 from service.images.codec import to_gray
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
 
-    variants = load_variants(FIXTURE)
+    variants = [v for v in load_variants(FIXTURE) if v.kind in PENS]  # the photos only
     step = max(1, len(variants) // args.rows)
     chosen = variants[::step][: args.rows]
     sheet = Image.new("L", (CELL * len(TITLES), HEAD + CELL * len(chosen)), 255)
@@ -64,21 +64,21 @@ def main(argv: list[str] | None = None) -> None:
                 "/reconstruct",
                 params={"model": args.model},
                 headers={"Accept": "application/json"},
-                files={"file": ("photo.jpg", variant.jpeg, "image/jpeg")},
+                files={"file": ("photo.jpg", variant.data, "image/jpeg")},
             )
             r.raise_for_status()
             body = r.json()
-            gray = to_gray(Image.open(io.BytesIO(variant.jpeg)))
+            gray = to_gray(Image.open(io.BytesIO(variant.data)))
             old = old_mnist_like(gray, None)
             pictures = (
-                photo_cell(variant.jpeg),
+                photo_cell(variant.data),
                 cell(old),
                 cell(np.asarray(body["input"])),
                 cell(np.asarray(body["pixels"])),
             )
             for col, picture in enumerate(pictures):
                 sheet.paste(picture, (col * CELL, HEAD + row * CELL))
-            print(f"row {row}: digit {variant.label}, pen {variant.pen}")
+            print(f"row {row}: digit {variant.label}, pen {variant.kind}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(args.out, optimize=True)
     print(f"wrote {args.out}")

@@ -69,6 +69,17 @@ class Settings(BaseSettings):
     # Cap on /sample's ?guidance= (classifier-free guidance scale for labelled draws).
     max_guidance: Annotated[float, Field(ge=0)] = 10.0
 
+    # --- Image uploads: the work one request may ask for, and where it runs (issue 19) ---
+    # Pixels of work per request: each image's decoded pixels (JPEGs decode at draft scale)
+    # plus 10x its working copy (service/images/budget.py); above -> 413 before decoding.
+    # 64 M lets four 12 MP phone photos through even as PNGs (a JPEG costs ~1.8 M).
+    max_request_pixels: Annotated[int, Field(ge=28 * 28)] = 64_000_000
+    # Processes per worker that decode and preprocess uploads (service/images/pool.py);
+    # 0: in the handler's threads instead (no isolation from latent requests).
+    image_workers: Annotated[int, Field(ge=0)] = 1
+    image_queue: Annotated[int, Field(ge=0)] = 4  # uploads waiting for them; more: 503
+    image_nice: Annotated[int, Field(ge=0, le=19)] = 10  # their CPU priority, below the loop's
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

@@ -21,6 +21,14 @@ class ApiError(Exception):
         if code is not None:
             self.code = code
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its code, so it crosses from the image pool's processes intact."""
+        return (_rebuild, (type(self), self.message, self.code))
+
+
+def _rebuild(cls: type[ApiError], message: str, code: str) -> ApiError:
+    return cls(message, code=code)
+
 
 class InvalidInput(ApiError):
     status, code = 422, "invalid_input"
@@ -28,6 +36,12 @@ class InvalidInput(ApiError):
 
 class BadImage(ApiError):
     status, code = 422, "bad_image"
+
+
+class NoDigit(ApiError):
+    """The upload decoded, but nothing in it stands out from the background as ink."""
+
+    status, code = 422, "no_digit"
 
 
 class UnsupportedMedia(ApiError):

@@ -88,6 +88,32 @@ class Metrics:
             multiprocess_mode="livemax",
         )
 
+        # The image pool (service/images/pool.py): uploads in progress and waiting, the time
+        # its processes spent on them, and the uploads turned away.
+        self.image_busy_now = Gauge(
+            "latentlab_image_pool_busy",
+            "Uploads being decoded and preprocessed now (summed over workers).",
+            registry=reg,
+            multiprocess_mode="livesum",
+        )
+        self.image_waiting = Gauge(
+            "latentlab_image_pool_queue",
+            "Uploads waiting for the image pool (summed over workers).",
+            registry=reg,
+            multiprocess_mode="livesum",
+        )
+        self.image_busy = Counter(
+            "latentlab_image_pool_busy_seconds",
+            "Seconds the image pool spent decoding and preprocessing uploads.",
+            registry=reg,
+        )
+        self.image_rejected = Counter(
+            "latentlab_image_pool_rejected",
+            "Uploads answered 503: the pool was full, or the upload timed out.",
+            ["reason"],
+            registry=reg,
+        )
+
     def observe_request(
         self, route: str, method: str, model: str, status: int, seconds: float
     ) -> None:

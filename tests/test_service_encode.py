@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import open_png, png_bytes
 from fastapi.testclient import TestClient
-from PIL import Image
+from PIL import Image, ImageOps
 
 
 def _encode_pixels(client: TestClient, pixels: list, model: str = "mlp3d") -> dict:
@@ -97,9 +97,18 @@ def test_invert_override(client: TestClient, digits) -> None:
     files = {"file": ("d.png", photo, "image/png")}
     auto = _recon_json(client, files=files)["input"]
     forced = _recon_json(client, files=files, params={"invert": "true"})["input"]
-    never = _recon_json(client, files=files, params={"invert": "false"})["input"]
     assert auto == forced
-    assert ((np.array(never) - np.array(auto)) ** 2).mean() > 0.01
+    # Told the ink is lighter than the paper, the service finds nothing lighter: a clear 422,
+    # not the latent of the paper read as ink.
+    never = client.post("/reconstruct", files=files, params={"invert": "false"})
+    assert never.status_code == 422, never.text
+    assert never.json()["error"]["code"] == "no_digit"
+    buf = io.BytesIO()  # the same photo as a negative: light ink on dark paper
+    ImageOps.invert(Image.open(io.BytesIO(photo))).save(buf, format="PNG")
+    negative = {"file": ("n.png", buf.getvalue(), "image/png")}
+    as_light = _recon_json(client, files=negative, params={"invert": "false"})["input"]
+    assert ((np.array(as_light) - np.array(auto)) ** 2).mean() < 0.01
+    assert client.post("/reconstruct", files=negative, params={"invert": "true"}).status_code == 422
 
 
 def test_transparent_canvas_drawing(client: TestClient, digits) -> None:

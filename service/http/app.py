@@ -72,6 +72,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.registry = None
     await state.engine.close()
     state.engine = None
+    state.images.close()  # the upload pool's processes (service/images/pool.py)
 
 
 def batch_policy(settings: Settings) -> BatchPolicy:

@@ -1,16 +1,18 @@
 """Request bodies -> inputs: a request's images collected by content type (read on the event
-loop, decoded later in the handler's thread by service/images/inputs.py), and a /decode
+loop, decoded later in the worker's image pool, service/images/pool.py), and a /decode
 body's latents as a checked (N, D) batch."""
 
 from __future__ import annotations
 
 import numpy as np
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from service.errors import InvalidInput, UnsupportedMedia
 from service.http.schemas import DecodeRequest
-from service.images.inputs import Array, ImagePayload, check_batch
+from service.http.state import ServiceState
+from service.images.inputs import Array, ImagePayload, Invert, Limits, check_batch, image_batch
 
 _IMAGE_TYPES = ("image/", "application/octet-stream")
 
@@ -51,3 +53,16 @@ def latent_batch(body: DecodeRequest, name: str, dim: int, max_batch: int) -> tu
                 f"{what} has {len(row)} values; model {name} expects {dim}", code="latent_size"
             )
     return np.array(rows, dtype=np.float32), body.latent is not None
+
+
+async def upload_batch(
+    request: Request, payload: ImagePayload, invert: Invert
+) -> tuple[Array, bool]:
+    """The request's images as (N, 28, 28): uploads through the worker's image pool (503 when
+    it is full), JSON pixels in a handler thread."""
+    state: ServiceState = request.app.state.service
+    s = state.settings
+    limits = Limits(s.max_pixels, s.max_batch, s.max_request_pixels)
+    if payload.json_body is not None:
+        return await run_in_threadpool(image_batch, payload, invert, limits)
+    return await state.images.run(payload.files, invert, limits, s.request_timeout_s)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import math
 import struct
+import warnings
 import zlib
 from typing import Any
 
@@ -20,21 +21,50 @@ FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def open_image(data: bytes, max_pixels: int) -> Image.Image:
-    """Decode one upload, checking its size before any pixels are decoded."""
+def open_image(data: bytes, max_pixels: int, side: int | None = None) -> Image.Image:
+    """Decode one upload, checking its size before any pixels are decoded; with `side`, a
+    JPEG is decoded at the smallest of 1/1-1/8 scale that keeps `side` px on its long side."""
+    return decode(plan(probe(data, max_pixels), side))
+
+
+def probe(data: bytes, max_pixels: int) -> Image.Image:
+    """The image's header only (format, size, mode), its size checked against max_pixels:
+    no pixels are decoded yet."""
     try:
-        img = Image.open(io.BytesIO(data), formats=FORMATS)
+        with warnings.catch_warnings():  # Pillow's bomb warning is a refusal here, everywhere
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data), formats=FORMATS)
         _check_size(img, max_pixels)
-        img.load()
-        return ImageOps.exif_transpose(img)
-    except UnidentifiedImageError as exc:
-        raise UnsupportedMedia(
-            f"the upload is not an image this service reads ({', '.join(FORMATS)})"
-        ) from exc
+        return img
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageTooLarge(
             f"image rejected as a decompression bomb; {max_pixels:,} pixels at most"
         ) from exc
+    except UnidentifiedImageError as exc:
+        raise UnsupportedMedia(
+            f"the upload is not an image this service reads ({', '.join(FORMATS)})"
+        ) from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise BadImage("the image could not be decoded (truncated or corrupt?)") from exc
+
+
+def plan(img: Image.Image, side: int | None) -> Image.Image:
+    """Set a probed JPEG to decode at reduced size (its draft mode, libjpeg's DCT scaling:
+    1/2, 1/4 or 1/8) while its long side stays at least `side` px; img.size then says the
+    size it will decode at. Other formats decode at full size. Decodes nothing."""
+    if side is not None and img.format == "JPEG" and max(img.size) > side:
+        width, height = img.size
+        long = max(width, height)
+        wanted = (-(-width * side // long), -(-height * side // long))  # rounded up
+        img.draft(img.mode if img.mode in ("L", "RGB") else None, wanted)
+    return img
+
+
+def decode(img: Image.Image) -> Image.Image:
+    """Decode a probed (and planned) image's pixels, upright as its EXIF says."""
+    try:
+        img.load()
+        return ImageOps.exif_transpose(img)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise BadImage("the image could not be decoded (truncated or corrupt?)") from exc
 

@@ -1,6 +1,6 @@
 """A request's images -> float32 batches: uploaded files (decoded and made MNIST-like) or JSON
-pixels, checked. All decoding happens in the handler's thread, never on the event loop
-(service/http/inputs.py reads the bodies)."""
+pixels, checked. Uploads are decoded in the image pool (service/images/pool.py), JSON in a
+handler thread, never on the event loop (service/http/inputs.py reads the bodies)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from service.errors import BadImage, InvalidInput
-from service.images.codec import open_image, to_gray
-from service.images.preprocess import mnist_like
+from service.errors import ApiError, BadImage, InvalidInput
+from service.images.budget import check_budget
+from service.images.codec import decode, plan, probe, to_gray
+from service.images.preprocess import WORK_SIDE, mnist_like
 
 Array = np.ndarray[Any, np.dtype[np.float32]]
 Invert = Literal["auto", "true", "false"]
@@ -26,19 +27,52 @@ class ImagePayload:
     json_body: bytes | None = None
 
 
-def image_batch(
-    payload: ImagePayload, invert: Invert, max_pixels: int, max_batch: int
-) -> tuple[Array, bool]:
+@dataclass(frozen=True)
+class Limits:
+    """The caps on one request's images (LATENTLAB_MAX_PIXELS, _MAX_BATCH, _MAX_REQUEST_PIXELS)."""
+
+    max_pixels: int
+    max_batch: int
+    max_request_pixels: int
+
+
+def image_batch(payload: ImagePayload, invert: Invert, limits: Limits) -> tuple[Array, bool]:
     """(N, 28, 28) in [0, 1] and whether the client sent a single image."""
     if payload.json_body is not None:
-        return pixel_batch(_pixels_field(payload.json_body), max_batch)
+        return pixel_batch(_pixels_field(payload.json_body), limits.max_batch)
+    return file_batch(payload.files, invert, limits)
+
+
+def file_batch(files: list[bytes], invert: Invert, limits: Limits) -> tuple[Array, bool]:
+    """Uploads -> (N, 28, 28): every header read and the request's work checked against its
+    budget first, so an over-budget request is refused before any pixel is decoded."""
     flag = None if invert == "auto" else invert == "true"
+    probed = []
+    for i, data in enumerate(files):
+        with _which(i, len(files)):
+            if not data:
+                raise BadImage("the image is empty (0 bytes)")
+            probed.append(plan(probe(data, limits.max_pixels), WORK_SIDE))
+    check_budget(probed, limits.max_request_pixels)
     images = []
-    for data in payload.files:
-        if not data:
-            raise BadImage("the image is empty (0 bytes)")
-        images.append(mnist_like(to_gray(open_image(data, max_pixels)), flag))
+    for i, img in enumerate(probed):
+        with _which(i, len(files)):
+            images.append(mnist_like(to_gray(decode(img)), flag))
     return np.stack(images), len(images) == 1
+
+
+class _which:
+    """Name the image in a batch's error message: `image 3 of 8: ...`."""
+
+    def __init__(self, index: int, count: int) -> None:
+        self.prefix = f"image {index + 1} of {count}: " if count > 1 else ""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        if isinstance(exc, ApiError) and self.prefix and not exc.message.startswith("image "):
+            exc.message = self.prefix + exc.message
 
 
 def _pixels_field(body: bytes) -> Any:

@@ -75,6 +75,20 @@ IMAGES: dict[int, dict[str, Example]] = {
             "image is 5000x5000 = 25,000,000 pixels; the limit is 16,777,216; scale it down "
             "(28x28 is all the model sees)",
         ),
+        "request_too_large": (
+            "request_too_large",
+            "the 128 image(s) in this request (4096x4096, 4096x4096, 4096x4096, 4096x4096 and "
+            "124 more) cost 2,168,061,952 pixels of work (decoded, plus 10x each working "
+            "copy); the limit is 64,000,000 per request (LATENTLAB_MAX_REQUEST_PIXELS): send "
+            "fewer or smaller images (28x28 is all the model sees)",
+        ),
+    },
+    503: {
+        "image_pool_full": (
+            "image_pool_full",
+            "5 uploads are being processed or waiting on this worker (LATENTLAB_IMAGE_WORKERS=1"
+            ", LATENTLAB_IMAGE_QUEUE=4); retry shortly",
+        ),
     },
     415: {
         "wrong_content_type": (
@@ -85,6 +99,12 @@ IMAGES: dict[int, dict[str, Example]] = {
     },
     422: {
         "corrupt_image": ("bad_image", "the image could not be decoded (truncated or corrupt?)"),
+        "no_digit": (
+            "no_digit",
+            "no digit found in the image: nothing departs from the background by more than "
+            "its noise (4 sigmas) and 8% of full contrast; send a picture of one handwritten "
+            "digit",
+        ),
         "no_file": (
             "invalid_input",
             "the multipart upload has no `file` field; send the image as `file`",

@@ -6,15 +6,14 @@ from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from service.http.deps import ImagesDep, InvertQuery, ModelDep, ScaleQuery, running
+from service.http.inputs import upload_batch
 from service.http.responses import check_cap, images_response, rounded
 from service.http.routes.docs import BATCH, IMAGE_BODY, IMAGES, PNG, SCALE, errors
 from service.http.schemas import EncodeBatch, EncodeOne, ReconstructBatch, ReconstructOne
-from service.images.inputs import image_batch
 from service.repository.model import ServedModel
 
 router = APIRouter(tags=["images"])
@@ -38,12 +37,8 @@ async def encode(
     invert: InvertQuery = "auto",
 ) -> EncodeOne | EncodeBatch:
     """Encode an image (or a batch) to its latent and its point in the 3-D embeddings view."""
-    state, engine = running(request)
-    settings = state.settings
-    # Decoding and centring uploads takes milliseconds: a worker thread, not the event loop.
-    images, single = await run_in_threadpool(
-        image_batch, payload, invert, settings.max_pixels, settings.max_batch
-    )
+    _, engine = running(request)
+    images, single = await upload_batch(request, payload, invert)  # the image pool
     latents = await engine.encode(served, images)
     return _encoded(served, latents, single)
 
@@ -79,9 +74,7 @@ async def reconstruct(
     state, engine = running(request)
     settings = state.settings
     check_cap("scale", scale, settings.max_scale, "LATENTLAB_MAX_SCALE")
-    images, single = await run_in_threadpool(
-        image_batch, payload, invert, settings.max_pixels, settings.max_batch
-    )
+    images, single = await upload_batch(request, payload, invert)
     latents = await engine.encode(served, images)
     recon = await engine.decode(served, latents)
 
