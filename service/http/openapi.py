@@ -11,6 +11,7 @@ served change (live reload), and cached otherwise.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -19,6 +20,7 @@ from service.config import Settings
 from service.http.routes.docs import errors
 from service.http.schemas import ErrorResponse
 from service.repository.registry import Registry
+from service.repository.sprites import atlas_splits
 
 Doc = dict[str, Any]
 # What the document depends on besides the code: per served model and version, its latent
@@ -72,6 +74,7 @@ def complete(doc: Doc, settings: Settings, served: Served) -> Doc:
             if status == "503":
                 response.setdefault("headers", {})["Retry-After"] = _RETRY_AFTER
     _describe_models(doc, served)
+    _path_examples(doc, served, settings.model_dir)
     # FastAPI drops every null from the document (exclude_none), examples' values included.
     not_ready = doc["paths"].get("/readyz", {}).get("get", {}).get("responses", {}).get("503")
     if not_ready is not None:
@@ -178,18 +181,21 @@ def _describe_models(doc: Doc, served: Served) -> None:
             )
     if "/sample" in paths:
         _label_param(paths["/sample"]["get"], served)
-    _path_examples(doc, served)
 
 
-def _path_examples(doc: Doc, served: Served) -> None:
-    """Served names and versions as examples of the path parameters (for /docs, and so that
-    fuzzers reach more than the 404)."""
+def _path_examples(doc: Doc, served: Served, model_dir: Path) -> None:
+    """Served names and versions, and the datasets and splits with sprite atlases, as examples
+    of the path parameters (for /docs, and so that fuzzers reach more than the 404)."""
     names = sorted({name for name, *_ in served})
     examples = {
         "name": names,
         "model_name": [f"{name}-{role}" for name in names for role in ("encoder", "decoder")],
         "model_version": sorted({str(version) for _, version, *_ in served}),
     }
+    atlases = atlas_splits(model_dir)
+    if atlases:
+        examples["dataset"] = sorted(atlases)
+        examples["split"] = atlases[min(atlases)]
     for _, op in _operations(doc):
         for param in op.get("parameters", []):
             if param["in"] == "path" and param["name"] in examples:

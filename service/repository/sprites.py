@@ -41,6 +41,17 @@ def sprite_index(model_dir: Path, dataset: str) -> dict[str, dict[str, Any]]:
     return found
 
 
+def atlas_splits(model_dir: Path) -> dict[str, list[str]]:
+    """Dataset -> the splits it has an atlas for (the service's path examples)."""
+    root = model_dir / FOLDER
+    found: dict[str, list[str]] = {}
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        splits = [s for s in SPLITS if (folder / f"{s}-sprite.json").is_file()]
+        if _NAME.match(folder.name) and splits:
+            found[folder.name] = splits
+    return found
+
+
 def sprite_path(model_dir: Path, dataset: str, split: str) -> Path:
     """The atlas PNG of one split; SpriteNotFound when it is not there."""
     folder = _folder(model_dir, dataset)
