@@ -18,6 +18,8 @@ def row(name: str, m: dict) -> str:
     lp = m["learned_prior"]
     fig, base = lp["metrics"], lp["metrics"]["baselines"]
     gmm_cond = m["metrics"]["conditional_accuracy"]["mean"]
+    mixture = m["prior"].get("mixture") == "label_priors"
+    default = "learned" if lp["preferred"] else ("label GMM" if mixture else "Gaussian")
     return (
         f"| `{name}` | {m['latent_dim']} | **{fig['sample_quality']['frechet_distance']:.1f}** | "
         f"{fig['sample_quality']['share_confident']:.3f} | "
@@ -25,7 +27,7 @@ def row(name: str, m: dict) -> str:
         f"{base['gaussian']['frechet_distance']:.1f} | "
         f"{base['label_gmm']['frechet_distance']:.1f} ({gmm_cond:.3f}) | "
         f"{base['reconstruction']['frechet_distance']:.1f} | {lp['train_seconds']:.0f} | "
-        f"{'learned' if lp['preferred'] else 'gaussian'} |"
+        f"{default} |"
     )
 
 
