@@ -63,6 +63,7 @@ def old_format(folder: Path) -> None:
     """Make a model folder look like one the trainer wrote before it exported ONNX."""
     manifest = json.loads((folder / "manifest.json").read_text())
     del manifest["artifacts"]
+    manifest.pop("learned_prior", None)  # prior.onnx came later too (issue 23)
     (folder / "manifest.json").write_text(json.dumps(manifest))
     for path in folder.glob("*.onnx"):
         path.unlink()
