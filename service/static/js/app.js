@@ -5,21 +5,17 @@ import {
   ApiError, getJSON, modelQuery, pngURL, reconstruct, setApiKey, showImage, throttled,
 } from "./api.js";
 import { paintPixels, setupPad, showOnPad } from "./draw.js";
-import { latentAt, loadEmbeddings, splitOf, view3dAt } from "./embeddings.js";
-import { rowsInLasso } from "./lasso.js";
-import { VIEWS, linkText, readLink } from "./link.js";
+import { latentAt, loadEmbeddings, splitOf, tsneAt, view3dAt } from "./embeddings.js";
 import { fillCard, fillLabelPicker, loadGallery, showSamples, showStrip } from "./panels.js";
-import { TAB10, coordsOf, createPlot } from "./plot.js";
-import { showSelection } from "./selection.js";
+import { TAB10, drawScatter, placeMarker, pointCount, setLabelVisible } from "./plot.js";
 import { buildSliders, sliderBox, syncSliders } from "./sliders.js";
-import { paintThumbnail } from "./thumbs.js";
 
 const $ = (id) => document.getElementById(id);
-const plotDiv = $("plot");
+const plot = $("plot");
 const state = {
   model: null, version: null, listing: {}, manifest: null, emb: null,
-  view: "view3d", split: "test", hidden: new Set(), camera: null, lasso: null, rows: [],
-  box: null, current: null, drawn: null, a: null, b: null,
+  view: "view3d", split: "test", hidden: new Set(),
+  box: null, current: null, drawn: null, a: null, b: null, clickBound: false, groups: [],
 };
 
 function status(text, isError = false) {
@@ -42,10 +38,10 @@ async function guard(action) {
 const q = () => modelQuery(state.model, state.version);
 const shown = () => `${state.model} v${state.version}`;
 
-// t-SNE and UMAP have no map for new latents here: a new point is shown at its nearest point.
-function nearestIn(view, latent) {
+// t-SNE has no map for new latents: a new point is shown at its nearest test point.
+function nearestTsne(latent) {
   const emb = state.emb;
-  if (!emb || !emb.latents || !latent || !coordsOf(emb, view, 0)) return null;
+  if (!emb.latents || !emb.tx || !latent) return null;
   const dim = emb.latent_dim;
   let best = -1;
   let bestDist = Infinity;
@@ -54,27 +50,12 @@ function nearestIn(view, latent) {
     for (let k = 0; k < dim; k++) d += (emb.latents[i * dim + k] - latent[k]) ** 2;
     if (d < bestDist) [best, bestDist] = [i, d];
   }
-  return coordsOf(emb, view, best);
-}
-
-// PCA 2-D is a linear map (the manifest's maps.pca2d): new latents land where they belong.
-function pca2dOf(latent) {
-  const p = state.manifest?.maps?.pca2d;
-  if (!p || !latent) return null;
-  const out = [0, 0];
-  latent.forEach((v, j) => { out[0] += (v - p.mean[j]) * p.axes[j][0]; out[1] += (v - p.mean[j]) * p.axes[j][1]; });
-  return out;
-}
-
-// Where a new latent shows in each view.
-function placesOf(latent, view3d) {
-  return { view3d, tsne2d: nearestIn("tsne2d", latent), umap2d: nearestIn("umap2d", latent),
-    pca2d: pca2dOf(latent) };
+  return tsneAt(emb, best);
 }
 
 function showMarkers() {
-  plot.placeMarker("drawing", state.drawn?.where[state.view] ?? null);
-  plot.placeMarker("selected", state.current?.where[state.view] ?? null);
+  placeMarker(plot, "drawing", state.drawn?.where[state.view] ?? null);
+  placeMarker(plot, "selected", state.current?.where[state.view] ?? null);
 }
 
 let decodes = 0; // replies can overtake each other: only the newest request's image shows
@@ -82,7 +63,7 @@ let decodes = 0; // replies can overtake each other: only the newest request's i
 async function decodeTo(selection) {
   const mine = ++decodes;
   state.current = selection;
-  plot.placeMarker("selected", selection.where[state.view] ?? null);
+  placeMarker(plot, "selected", selection.where[state.view] ?? null);
   $("decoded-caption").textContent = selection.caption;
   const { url } = await pngURL(`/decode?${q()}`, { method: "POST", doc: { latent: selection.latent } });
   if (mine === decodes) showImage($("decoded"), url);
@@ -103,16 +84,19 @@ function pointLatent(i) {
   return [null, ""];
 }
 
-function onPointClick(i) {
+function onPointClick(event) {
+  const point = event.points && event.points[0];
+  const members = point && state.groups[point.curveNumber];
+  if (!members) return; // a marker, not a data point
+  const i = members[point.pointNumber];
   const emb = state.emb;
-  if (i < 0 || !emb) return;
-  const where = Object.fromEntries(VIEWS.map((v) => [v, coordsOf(emb, v, i)]));
+  const where = { view3d: view3dAt(emb, i), tsne2d: tsneAt(emb, i) };
   const [latent, how] = pointLatent(i);
   const what = `${splitOf(emb, i)} image #${emb.index[i]}`;
   const caption = `${what}, label ${emb.label_names[emb.labels[i]]}${how}`;
   if (!latent) {
     state.current = null;
-    plot.placeMarker("selected", where[state.view]);
+    placeMarker(plot, "selected", where[state.view]);
     $("decoded-caption").textContent = `${caption}. ${state.model} keeps no raw latents in ` +
       `/embeddings (D = ${emb.latent_dim} is too large), so points cannot be decoded here; ` +
       "draw a digit, sample, or interpolate between two drawings instead.";
@@ -122,68 +106,17 @@ function onPointClick(i) {
   guard(() => decodeTo({ latent, caption, where }));
 }
 
-function redraw() {
+async function redraw() {
   const started = performance.now();
-  if (!state.emb) {
-    plot.renderer.clear();
-    plotDiv.dataset.points = "0";
-    return;
+  state.groups = await drawScatter(plot, state.emb, state.view, state.hidden);
+  plot.dataset.drawMs = String(Math.round(performance.now() - started));
+  if (!state.clickBound) {
+    plot.on("plotly_click", onPointClick);
+    state.clickBound = true;
   }
-  plot.draw(state.emb, state.view, state.hidden, state.camera);
-  state.camera = plot.renderer.camera;
-  plot.renderer.setSelected(state.rows);
-  plotDiv.dataset.drawMs = String(Math.round(performance.now() - started));
   showMarkers();
-  plotDiv.dataset.points = String(plot.renderer.count);
-  plotDiv.dataset.view = state.view;
-}
-
-// The hovered point's label, index and its own digit, from the split's sprite atlas.
-let hovered = -1;
-function onHover(i, x, y) {
-  hovered = i;
-  const emb = state.emb;
-  if (i < 0 || !emb) {
-    plot.hideTooltip();
-    return;
-  }
-  const split = splitOf(emb, i);
-  const thumb = plot.showTooltip(x, y, `label ${emb.label_names[emb.labels[i]]} · ${split} #${emb.index[i]}`);
-  plotDiv.dataset.hovered = String(i);
-  paintThumbnail(thumb, state.manifest.dataset.name, split, emb.index[i])
-    .then((ok) => { if (!ok && hovered === i) thumb.dataset.shows = "none"; })
-    .catch(() => { thumb.dataset.shows = "none"; });
-}
-
-function selectLasso(lasso) {
-  state.lasso = lasso;
-  state.rows = lasso && state.emb ? rowsInLasso(state.emb, lasso, state.hidden) : [];
-  plot.renderer.setSelected(state.rows);
-  plotDiv.dataset.selected = String(state.rows.length);
-  if (state.emb) guard(() => showSelection(state.emb, state.rows, q(), state.box?.toLatent));
-}
-
-function onLasso(polygon) {
-  const lasso = polygon && { view: state.view, camera: state.camera, aspect: plot.renderer.aspect(), polygon };
-  selectLasso(lasso);
-  saveLink(true);
-}
-
-// The address follows the view: a new history entry for what a user would go back to, the
-// camera only replaces the current one (a drag would otherwise fill the history).
-let linkTimer = null;
-function saveLink(push) {
-  if (!state.model) return;
-  const text = linkText(state);
-  clearTimeout(linkTimer);
-  if (text === location.hash) return;
-  if (push) history.pushState(null, "", text);
-  else linkTimer = setTimeout(() => history.replaceState(null, "", linkText(state)), 250);
-}
-
-function linkNote(notes) {
-  $("link-note").hidden = !notes.length;
-  $("link-note").textContent = notes.length ? `The link could not be followed in full: ${notes.join("; ")}. Showing the default instead.` : "";
+  plot.dataset.points = pointCount(plot, state.emb.label_names.length);
+  plot.dataset.view = state.view;
 }
 
 function buildChips() {
@@ -191,7 +124,7 @@ function buildChips() {
     const chip = document.createElement("button");
     chip.type = "button";
     chip.className = "chip";
-    chip.setAttribute("aria-pressed", String(!state.hidden.has(label)));
+    chip.setAttribute("aria-pressed", "true");
     const swatch = document.createElement("span");
     swatch.className = "swatch";
     swatch.style.background = TAB10[label % TAB10.length];
@@ -201,33 +134,21 @@ function buildChips() {
       if (shown) state.hidden.delete(label);
       else state.hidden.add(label);
       chip.setAttribute("aria-pressed", String(shown));
-      plot.renderer.setShown(state.emb.label_names.map((_, k) => !state.hidden.has(k)));
-      saveLink(true);
+      setLabelVisible(plot, label, shown);
     });
     return chip;
   });
   $("labels").replaceChildren(...chips);
 }
 
-const VIEW_NOTES = {
-  tsne2d: "t-SNE has no inverse: click points (not empty space) to decode them; drawings are " +
-    "marked at their nearest point.",
-  umap2d: "UMAP (computed at export, fitted on train): click points to decode them; drawings are " +
-    "marked at their nearest point. Drag to pan, scroll to zoom.",
-  pca2d: "PCA 2-D: the top two principal axes of the train latents. Drag to pan, scroll to zoom.",
-};
-
-function plotNote(emb, problem = "") {
-  if (!emb) {
-    $("plot-note").textContent = `No points to plot: ${problem} Drawing, sliders, sampling and ` +
-      "interpolation still work.";
-    return;
-  }
+function plotNote(emb) {
   const d = emb.latent_dim;
   const pca = emb.view3d_method === "pca";
-  const notes = [VIEW_NOTES[state.view] ?? "Drag to rotate, scroll to zoom, hover for the digit, click a point to decode it.",
-    state.view === "view3d" && pca ? `Axes: PCA of the D = ${d} latent.` : "",
-    "Lasso (or Shift + drag) selects points."];
+  const notes = state.view === "tsne2d"
+    ? ["t-SNE has no inverse: click points (not empty space) to decode them; drawings are " +
+       "marked at their nearest test point."]
+    : ["Drag to rotate, scroll to zoom, hover for label and index, click a point to decode it.",
+       pca ? `Axes: PCA of the D = ${d} latent.` : ""];
   if (state.box) notes.push(`Sliders move through the ${pca ? "PCA box (mapped back to the latent)" : "latent box"}.`);
   if (!emb.latents && !state.box) {
     notes.push(`${state.model} serves no raw latents (D = ${d}), so its points cannot be ` +
@@ -237,7 +158,7 @@ function plotNote(emb, problem = "") {
 }
 
 function resetSelections() {
-  Object.assign(state, { current: null, drawn: null, a: null, b: null, rows: [] });
+  Object.assign(state, { current: null, drawn: null, a: null, b: null });
   if ($("decoded").src.startsWith("blob:")) URL.revokeObjectURL($("decoded").src);
   $("decoded").removeAttribute("src");
   $("decoded-caption").textContent = "Click a point in the plot.";
@@ -246,75 +167,42 @@ function resetSelections() {
   $("interpolate").disabled = true;
   $("strip").hidden = true;
   $("samples").hidden = true;
-  $("selection-panel").hidden = true;
   pad.clear();
   paintPixels($("recon"), Array.from({ length: 28 }, () => new Array(28).fill(0)));
 }
 
 // The split picker offers train and all only when the model has train embeddings.
-function fillSplits(manifest, notes) {
+function fillSplits(manifest) {
   const hasTrain = Boolean(manifest.embeddings.splits?.train);
   for (const option of $("split").options) option.disabled = option.value !== "test" && !hasTrain;
-  if (!hasTrain && state.split !== "test") {
-    notes.push(`${state.model} has no ${state.split} points`);
-    state.split = "test";
-  }
+  if (!hasTrain) state.split = "test";
   $("split").value = state.split;
 }
 
-// The split's points; when /embeddings fails (a missing file, a 5xx), the plot says so and
-// everything that does not need the points keeps working.
 async function loadPoints() {
   status(`loading ${shown()} ${state.split} points…`);
   const started = performance.now();
-  try {
-    state.emb = await loadEmbeddings(q(), state.split);
-  } catch (err) {
-    state.emb = null;
-    plotDiv.dataset.format = "";
-    plotNote(null, `the ${state.split} points of ${shown()} could not be loaded (${err.message}).`);
-    status(`${shown()}: no ${state.split} points (${err.message})`, true);
-    return false;
-  }
-  plotDiv.dataset.loadMs = String(Math.round(performance.now() - started));
-  plotDiv.dataset.format = state.emb.format;
-  return true;
+  state.emb = await loadEmbeddings(q(), state.split);
+  plot.dataset.loadMs = String(Math.round(performance.now() - started));
+  plot.dataset.format = state.emb.format;
 }
 
-// The views this table can draw; the picked one falls back to 3-D when it has no columns.
-function fillViews(notes) {
-  const emb = state.emb;
-  for (const option of $("view").options) option.disabled = !emb || !coordsOf(emb, option.value, 0);
-  if (emb && !coordsOf(emb, state.view, 0)) {
-    if (state.view !== "view3d") notes.push(`the ${state.view} view is not available here`);
-    state.view = "view3d";
-    state.camera = null;
-  }
-  $("view").value = state.view;
-  if (emb) $("view").options[0].textContent = emb.view3d_method === "latent" ? "3-D latent" : "3-D PCA";
-}
-
-function pointsStatus() {
-  if (state.emb) status(`${shown()}: ${state.emb.count} ${state.split} points, D = ${state.emb.latent_dim}`);
-}
-
-async function selectSplit(split, notes = []) {
+async function selectSplit(split) {
   state.split = split;
-  state.rows = [];
-  const ok = await loadPoints();
-  fillViews(notes);
-  if (ok) plotNote(state.emb);
-  redraw();
-  if (state.lasso) selectLasso(state.lasso);
-  else $("selection-panel").hidden = true;
-  pointsStatus();
+  await loadPoints();
+  const tsne = $("view").querySelector('[value="tsne2d"]');
+  tsne.disabled = !state.emb.tx;
+  if (!state.emb.tx) state.view = "view3d";
+  $("view").value = state.view;
+  plotNote(state.emb);
+  await redraw();
+  status(`${shown()}: ${state.emb.count} ${state.split} points, D = ${state.emb.latent_dim}`);
 }
 
 // The version picker: the model's served versions, newest first, its default marked; a model
 // serving one version shows it too (the picker is then disabled). Returns the version picked.
-function fillVersions(name, wanted, notes = []) {
+function fillVersions(name, wanted) {
   const { version, versions = [version] } = state.listing[name];
-  if (wanted != null && !versions.includes(wanted)) notes.push(`${name} serves no version ${wanted}`);
   const picked = versions.includes(wanted) ? wanted : version;
   const options = [...versions].sort((a, b) => b - a).map((v) =>
     new Option(v === version ? `${v} (default)` : String(v), String(v)));
@@ -325,51 +213,43 @@ function fillVersions(name, wanted, notes = []) {
   return picked;
 }
 
-function sliders(manifest, emb) {
-  state.box = emb || manifest.embeddings.view3d === "latent"
-    ? sliderBox(manifest, emb ?? { view3d_method: manifest.embeddings.view3d }) : null;
-  const latentView = manifest.embeddings.view3d === "latent";
-  buildSliders(state.box, manifest.latent_dim, (v) => {
-    const latent = state.box.toLatent(v);
-    const at = v.map((x) => x.toFixed(2)).join(", ");
-    const caption = latentView ? `z = (${at})` : `PCA position (${at})`;
-    decodeLive({ latent, caption, where: placesOf(latent, v) });
-  });
-}
-
-// Load a model version and show `link`'s split, view, camera, labels and lasso on it.
-async function selectModel(name, wanted = null, link = {}, notes = []) {
+async function selectModel(name, wanted = null) {
   state.model = name;
-  $("model").value = name;
-  state.version = fillVersions(name, wanted, notes);
+  state.version = fillVersions(name, wanted);
   document.body.dataset.version = String(state.version);
   status(`loading ${shown()}…`);
   const manifest = await getJSON(`/models/${encodeURIComponent(name)}?version=${state.version}`);
   state.manifest = manifest;
-  Object.assign(state, { split: link.split ?? state.split, view: link.view ?? state.view,
-    camera: link.camera ?? null, lasso: link.lasso ?? null });
-  state.hidden = new Set((link.hidden ?? []).filter((k) => k < manifest.dataset.label_names.length));
-  fillSplits(manifest, notes);
+  fillSplits(manifest);
   fillLabelPicker(manifest);
-  const ok = await loadPoints();
+  await loadPoints();
   const emb = state.emb;
-  fillViews(notes);
+  const tsne = $("view").querySelector('[value="tsne2d"]');
+  tsne.disabled = !emb.tx;
+  if (!emb.tx) state.view = "view3d";
+  $("view").value = state.view;
+  $("view").options[0].textContent = emb.view3d_method === "latent" ? "3-D latent" : "3-D PCA";
+  state.hidden.clear();
   resetSelections();
-  if (emb) buildChips();
-  else $("labels").replaceChildren();
-  sliders(manifest, emb);
-  if (ok) plotNote(emb);
+  buildChips();
+  state.box = sliderBox(manifest, emb);
+  buildSliders(state.box, emb.latent_dim, (v) => {
+    const latent = state.box.toLatent(v);
+    const at = v.map((x) => x.toFixed(2)).join(", ");
+    const caption = emb.view3d_method === "latent" ? `z = (${at})` : `PCA position (${at})`;
+    decodeLive({ latent, caption, where: { view3d: v, tsne2d: nearestTsne(latent) } });
+  });
+  plotNote(emb);
   const mean = manifest.prior.mean;
   guard(() => decodeTo({
     latent: mean, caption: `the prior's mean; ${state.box ? "move the sliders or " : ""}` +
-      (emb?.latents || state.box ? "click a point" : "draw a digit"),
-    where: { ...placesOf(mean, manifest.embeddings.view3d === "latent" ? mean : null), tsne2d: null, umap2d: null },
+      (emb.latents || state.box ? "click a point" : "draw a digit"),
+    where: { view3d: emb.view3d_method === "latent" ? mean : null, tsne2d: null },
   }));
   fillCard(name, state.version, manifest);
   if ($("card").open) guard(() => loadGallery(name, state.version, manifest));
-  redraw();
-  if (state.lasso) selectLasso(state.lasso);
-  pointsStatus();
+  await redraw();
+  status(`${shown()}: ${emb.count} ${state.split} points, D = ${emb.latent_dim}`);
 }
 
 async function sendDrawing(blob) {
@@ -377,11 +257,10 @@ async function sendDrawing(blob) {
   const r = await reconstruct(q(), blob || (await pad.blob()));
   if (blob) showOnPad($("pad"), r.input);
   paintPixels($("recon"), r.pixels);
-  const where = placesOf(r.latent, r.view3d);
+  const where = { view3d: r.view3d, tsne2d: nearestTsne(r.latent) };
   state.drawn = { latent: r.latent, caption: "your drawing", where };
   state.current = state.drawn;
-  plot.placeMarker("drawing", where[state.view] ?? null);
-  plotDiv.dataset.drawing = where[state.view] ? "placed" : "none";
+  placeMarker(plot, "drawing", where[state.view] ?? null);
   const placed = where[state.view] ? "; ◆ marks it in the plot" : "; not placeable in this view";
   $("recon-caption").textContent = `reconstruction, MSE ${r.mse.toFixed(4)}${placed}`;
   $("recon").dataset.updates = String(Number($("recon").dataset.updates || 0) + 1);
@@ -400,37 +279,15 @@ function setEnd(which) {
   $("interpolate").disabled = !(state.a && state.b);
 }
 
-function changeView(view) {
-  state.view = view;
-  state.camera = null;
-  plotNote(state.emb);
-  redraw();
-  saveLink(true);
-}
-
 function wire() {
-  $("model").addEventListener("change", (e) => guard(async () => {
-    await selectModel(e.target.value, null, { split: state.split, view: state.view });
-    saveLink(true);
-  }));
-  $("version").addEventListener("change", (e) => guard(async () => {
-    await selectModel(state.model, Number(e.target.value), { split: state.split, view: state.view });
-    saveLink(true);
-  }));
-  $("split").addEventListener("change", (e) => guard(async () => {
-    await selectSplit(e.target.value);
-    saveLink(true);
-  }));
-  $("view").addEventListener("change", (e) => changeView(e.target.value));
-  $("lasso").addEventListener("click", () => {
-    const on = $("lasso").getAttribute("aria-pressed") !== "true";
-    $("lasso").setAttribute("aria-pressed", String(on));
-  });
-  $("selection-clear").addEventListener("click", () => { selectLasso(null); saveLink(true); });
-  $("copy-link").addEventListener("click", () => {
-    saveLink(true);
-    navigator.clipboard?.writeText(location.href).catch(() => {});
-    status(`link: ${location.href}`);
+  $("model").addEventListener("change", (e) => guard(() => selectModel(e.target.value)));
+  $("version").addEventListener("change",
+    (e) => guard(() => selectModel(state.model, Number(e.target.value))));
+  $("split").addEventListener("change", (e) => guard(() => selectSplit(e.target.value)));
+  $("view").addEventListener("change", (e) => {
+    state.view = e.target.value;
+    plotNote(state.emb);
+    guard(redraw);
   });
   $("api-key").addEventListener("change", (e) => {
     setApiKey(e.target.value.trim());
@@ -439,7 +296,7 @@ function wire() {
   $("clear").addEventListener("click", () => {
     pad.clear();
     state.drawn = null;
-    plot.placeMarker("drawing", null);
+    placeMarker(plot, "drawing", null);
   });
   $("upload").addEventListener("change", (e) => {
     const file = e.target.files[0];
@@ -453,59 +310,22 @@ function wire() {
   $("card").addEventListener("toggle", () => {
     if ($("card").open && state.manifest) guard(() => loadGallery(state.model, state.version, state.manifest));
   });
-  window.addEventListener("popstate", () => guard(followLink));
-  window.addEventListener("hashchange", () => guard(followLink));
-}
-
-// Open what the address names: the fragment's link, else ?model=&version= (as in the API),
-// else the default; whatever cannot be followed is named in a visible note.
-let followed = null;
-async function followLink() {
-  if (followed !== null && location.hash === followed) return;
-  followed = location.hash;
-  const params = new URLSearchParams(location.search);
-  const { link, bad } = readLink();
-  const notes = [...bad];
-  const names = Object.keys(state.listing);
-  let name = link.model ?? params.get("model");
-  let version = link.version ?? (params.has("version") ? Number(params.get("version")) : null);
-  if (name != null && !names.includes(name)) {
-    notes.push(`no model named ${JSON.stringify(name)} is served`);
-    name = null;
-    version = null;
-  }
-  const fallback = state.listing.default ?? names[0];
-  const same = name === state.model && (version ?? state.version) === state.version && state.manifest;
-  if (same && (link.split ?? "test") === state.split) {
-    Object.assign(state, { view: link.view ?? "view3d", camera: link.camera ?? null, lasso: link.lasso ?? null });
-    state.hidden = new Set(link.hidden ?? []);
-    buildChips();
-    fillViews(notes);
-    plotNote(state.emb);
-    redraw();
-    selectLasso(state.lasso);
-  } else {
-    await selectModel(name ?? fallback, version, notes.length ? {} : link, notes);
-  }
-  linkNote(notes);
-  followed = location.hash;
 }
 
 async function start() {
   const list = await getJSON("/models");
+  const params = new URLSearchParams(location.search);
+  const wanted = params.get("model");
   const names = list.models.map((m) => m.name);
   if (!names.length) throw new Error("the service has no models loaded");
   state.listing = Object.fromEntries(list.models.map((m) => [m.name, m]));
-  Object.defineProperty(state.listing, "default", { value: list.default ?? names[0], enumerable: false });
   $("model").replaceChildren(...names.map((name) => new Option(name, name)));
-  await followLink();
+  $("model").value = names.includes(wanted) ? wanted : list.default ?? names[0];
+  // ?version= in the page's address picks a served version of that model, as in the API.
+  const version = params.has("version") ? Number(params.get("version")) : null;
+  await selectModel($("model").value, $("model").value === wanted ? version : null);
   document.body.dataset.ready = "true";
 }
 
-const plot = createPlot(plotDiv, {
-  onHover, onClick: onPointClick, onLasso, lassoOn: () => $("lasso").getAttribute("aria-pressed") === "true",
-  onCamera: (camera) => { state.camera = camera; saveLink(false); },
-});
-window.explorer = { state, plot }; // for the browser tests and the benchmark
 wire();
 guard(start);

@@ -25,9 +25,17 @@ export function setupPad(canvas, onChange) {
     ctx.lineCap = "round";
     ctx.lineJoin = "round";
     ctx.beginPath();
-    ctx.moveTo(...from);
-    ctx.lineTo(...to);
-    ctx.stroke();
+    if (from[0] === to[0] && from[1] === to[1]) {
+      // A tap: Chromium draws nothing for a zero-length line, round cap or not, so the pad
+      // would send a blank image (a 422 no_digit); a dot is what the user meant.
+      ctx.fillStyle = "#fff";
+      ctx.arc(from[0], from[1], INK / 2, 0, 2 * Math.PI);
+      ctx.fill();
+    } else {
+      ctx.moveTo(...from);
+      ctx.lineTo(...to);
+      ctx.stroke();
+    }
     inked = true;
   };
 

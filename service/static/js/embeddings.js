@@ -26,7 +26,6 @@ export function fromArrow(bytes) {
     index: col("index"),
     x: col("x"), y: col("y"), z: col("z"),
     tx: col("tsne_x"), ty: col("tsne_y"),
-    ux: col("umap_x"), uy: col("umap_y"), px: col("pca_x"), py: col("pca_y"),
     // A FixedSizeList's child holds all N x D values in one Float32Array.
     latents: latent ? latent.data[0].children[0].values.subarray(0, meta.count * meta.latent_dim) : null,
   };
@@ -40,8 +39,6 @@ export function fromJSON(doc) {
     index: Int32Array.from(doc.index),
     x: column(doc.view3d, 0), y: column(doc.view3d, 1), z: column(doc.view3d, 2),
     tx: column(doc.tsne2d, 0), ty: column(doc.tsne2d, 1),
-    ux: column(doc.umap2d, 0), uy: column(doc.umap2d, 1),
-    px: column(doc.pca2d, 0), py: column(doc.pca2d, 1),
     latents: doc.latents ? Float32Array.from(doc.latents.flat()) : null,
   };
 }
