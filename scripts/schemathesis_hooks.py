@@ -5,8 +5,10 @@ cannot generate or tie together.
 1. Images. The document says each `file` part is an image; Schemathesis draws random bytes or
    the same few 1x1 samples there. Positive cases get real PNG, JPEG, GIF, BMP and WEBP files
    instead, of random size, mode and content (noise, blank, strokes), chosen by the drawn
-   bytes, so the preprocessing meets odd inputs too. (Raw image/png and image/jpeg bodies keep
-   Schemathesis's 1x1 samples: a replaced binary body would count as unverifiable.)
+   bytes, so the preprocessing meets odd inputs too. Noise and blank ones are 28x28: at other
+   sizes they hold no digit, a documented 422 `no_digit` the schema cannot state. (Raw
+   image/png and image/jpeg bodies keep Schemathesis's 1x1 samples: a replaced binary body
+   would count as unverifiable.)
 2. Latent lengths. A latent has the chosen model's D values (the /decode and /interpolate
    descriptions list D per model; another length is a documented 422 `latent_size`), but a
    schema cannot tie a body's length to the `?model=` query. Positive cases get the latents
@@ -52,12 +54,16 @@ def drawn_rng(drawn: object, salt: str = "") -> np.random.Generator:
 
 
 def image_like(drawn: object, salt: str) -> Binary:
-    """A real image, chosen by the bytes Schemathesis drew: a random format, size up to
-    120x120, mode, and content."""
+    """A real image, chosen by the bytes Schemathesis drew: a random format, size (8 to 120 px
+    a side for strokes), mode, and content."""
     rng = drawn_rng(drawn, salt)
     fmt, modes = FORMATS[str(rng.choice(sorted(FORMATS)))]
-    height, width = (int(v) for v in rng.integers(1, 121, 2))
+    height, width = (int(v) for v in rng.integers(8, 121, 2))
     kind = rng.choice(["noise", "blank", "strokes"])
+    if kind != "strokes":
+        # A blank or noise picture holds no digit: at any other size that is the documented
+        # 422 no_digit (docs/photos.md); a 28x28 input is taken as given, so a valid case.
+        height = width = 28
     if kind == "noise":
         grey = rng.integers(0, 256, (height, width), dtype=np.uint8)
     elif kind == "blank":
